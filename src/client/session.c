@@ -1,0 +1,700 @@
+/*
+ * session.c - negotiate, authenticate, connect the tree, derive keys.
+ *
+ * Order of events (MS-SMB2 3.2.4.2 - 3.2.5.5):
+ *   NEGOTIATE          dialects in [min,max]; for 3.1.1 preauth, cipher,
+ *                      signing and netname contexts. Preauth hash starts.
+ *   SESSION_SETUP x2   SPNEGO(NTLMSSP NEGOTIATE) -> CHALLENGE ->
+ *                      SPNEGO(AUTHENTICATE + mechListMIC) -> success.
+ *                      Each request, and each MORE_PROCESSING response, goes
+ *                      into the session's preauth hash (3.1.1).
+ *   keys               signing/cipher keys from the session key (+ hash).
+ *   verify             the final SESSION_SETUP response's signature (3.1.1
+ *                      always signs it) — protects the negotiation.
+ *   TREE_CONNECT       signed/sealed as the session requires.
+ *
+ * Nothing here logs a password, a hash, a key or a security blob.
+ */
+#include "client/session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "auth/ntlmssp.h"
+#include "auth/spnego.h"
+#include "crypto/sign.h"
+#include "errmap.h"
+#include "log.h"
+#include "net/conn.h"
+#include "wire/negotiate.h"
+#include "wire/session.h"
+#include "wire/tree.h"
+
+#define SESSION_BODY_CAP 8192
+
+static const struct {
+	const char *name;
+	uint16_t min, max;
+} vers_table[] = {
+	{"default", SMB2_DIALECT_0202, SMB2_DIALECT_0311},
+	{"2.0", SMB2_DIALECT_0202, SMB2_DIALECT_0202},
+	{"2.1", SMB2_DIALECT_0210, SMB2_DIALECT_0210},
+	{"3", SMB2_DIALECT_0300, SMB2_DIALECT_0311},
+	{"3.0", SMB2_DIALECT_0300, SMB2_DIALECT_0300},
+	{"3.02", SMB2_DIALECT_0302, SMB2_DIALECT_0302},
+	{"3.0.2", SMB2_DIALECT_0302, SMB2_DIALECT_0302},
+	{"3.1.1", SMB2_DIALECT_0311, SMB2_DIALECT_0311},
+	{"3.11", SMB2_DIALECT_0311, SMB2_DIALECT_0311},
+};
+
+int smbc_parse_vers(const char *vers, uint16_t *min, uint16_t *max)
+{
+	for (size_t i = 0; i < sizeof(vers_table) / sizeof(vers_table[0]); i++) {
+		if (strcmp(vers, vers_table[i].name) == 0) {
+			*min = vers_table[i].min;
+			*max = vers_table[i].max;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *smbc_dialect_name(uint16_t d)
+{
+	switch (d) {
+	case SMB2_DIALECT_0202:
+		return "2.0.2";
+	case SMB2_DIALECT_0210:
+		return "2.1";
+	case SMB2_DIALECT_0300:
+		return "3.0";
+	case SMB2_DIALECT_0302:
+		return "3.0.2";
+	case SMB2_DIALECT_0311:
+		return "3.1.1";
+	default:
+		return "unknown";
+	}
+}
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen || err[0])
+		return; /* keep the first, most specific message */
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Send one request and wait; count the round trip. */
+static int call(struct smb_client *c, struct smb_req *req)
+{
+	c->round_trips++;
+	return conn_call(c->conn, req);
+}
+
+/* ------------------------------------------------------------------ negotiate */
+
+static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct preauth_hash *ph,
+			char *err, size_t errlen)
+{
+	static const uint16_t all[] = {SMB2_DIALECT_0202, SMB2_DIALECT_0210, SMB2_DIALECT_0300,
+				       SMB2_DIALECT_0302, SMB2_DIALECT_0311};
+	static const uint16_t ciphers[] = {SMB2_ENCRYPTION_AES128_GCM, SMB2_ENCRYPTION_AES128_CCM,
+					   SMB2_ENCRYPTION_AES256_GCM, SMB2_ENCRYPTION_AES256_CCM};
+	static const uint16_t sigalgs[] = {SMB2_SIGNING_AES_GMAC, SMB2_SIGNING_AES_CMAC,
+					   SMB2_SIGNING_HMAC_SHA256};
+	uint16_t dialects[5];
+	uint16_t n = 0, min = o->min_dialect ? o->min_dialect : SMB2_DIALECT_0202,
+		 max = o->max_dialect ? o->max_dialect : SMB2_DIALECT_0311;
+	uint8_t salt[32];
+	struct negotiate_req nreq;
+	struct negotiate_resp nresp;
+	struct smb_req *req;
+	struct wbuf w;
+	int rc;
+
+	for (size_t i = 0; i < 5; i++)
+		if (all[i] >= min && all[i] <= max)
+			dialects[n++] = all[i];
+	if (RAND_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(c->client_guid, 16) != 1)
+		return -EIO;
+
+	memset(&nreq, 0, sizeof(nreq));
+	nreq.dialects = dialects;
+	nreq.dialect_count = n;
+	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
+			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
+	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+	memcpy(nreq.client_guid, c->client_guid, 16);
+	nreq.preauth_salt = salt;
+	nreq.preauth_salt_len = sizeof(salt);
+	nreq.ciphers = ciphers;
+	nreq.cipher_count = 4;
+	nreq.signing_algs = sigalgs;
+	nreq.signing_alg_count = 3;
+	nreq.netname = c->host;
+
+	req = req_new(SMB2_NEGOTIATE, 1024);
+	if (!req)
+		return -ENOMEM;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	rc = negotiate_req_encode(&w, &nreq);
+	if (rc)
+		goto out;
+	req_set_body_len(req, w.off);
+	req->credit_charge = 0;
+	rc = call(c, req);
+	if (rc == -EPROTONOSUPPORT) {
+		seterr(err, errlen,
+		       "server %s speaks only SMB1, which smbfuse never uses; enable SMB2/3 on "
+		       "the server", c->host);
+		goto out;
+	}
+	if (rc) {
+		seterr(err, errlen, "negotiate with %s failed: %s", c->host,
+		       rc == -ETIMEDOUT ? "no answer (timed out)" : strerror(-rc));
+		goto out;
+	}
+	if (req->status != STATUS_SUCCESS) {
+		rc = ntstatus_to_errno(req->status);
+		if (req->status == STATUS_NOT_SUPPORTED || req->status == STATUS_INVALID_PARAMETER)
+			seterr(err, errlen,
+			       "server %s supports none of the requested SMB dialects (%s to %s) "
+			       "(%s)", c->host, smbc_dialect_name(min), smbc_dialect_name(max),
+			       ntstatus_name(req->status));
+		else
+			seterr(err, errlen, "negotiate with %s failed: %s", c->host,
+			       ntstatus_name(req->status));
+		rc = rc ? rc : -EIO;
+		goto out;
+	}
+	rc = negotiate_resp_decode(req->resp, req->resp_len, &nresp);
+	if (rc) {
+		seterr(err, errlen, "server %s sent a malformed NEGOTIATE response", c->host);
+		goto out;
+	}
+	if (nresp.dialect == SMB2_DIALECT_WILDCARD || nresp.dialect < min ||
+	    nresp.dialect > max) {
+		seterr(err, errlen, "server %s chose dialect 0x%04x, which was not offered (%s to %s)",
+		       c->host, nresp.dialect, smbc_dialect_name(min), smbc_dialect_name(max));
+		rc = -EPROTO;
+		goto out;
+	}
+	c->dialect = nresp.dialect;
+	c->server_security_mode = nresp.security_mode;
+	c->server_caps = nresp.capabilities;
+	c->max_read = nresp.max_read_size;
+	c->max_write = nresp.max_write_size;
+	c->max_transact = nresp.max_transact_size;
+	memcpy(c->server_guid, nresp.server_guid, 16);
+	c->sign_alg = c->dialect >= SMB2_DIALECT_0300 ? SMB2_SIGNING_AES_CMAC
+						      : SMB2_SIGNING_HMAC_SHA256;
+	c->cipher = 0;
+	if (c->dialect == SMB2_DIALECT_0311) {
+		if (!NEG_CTX_PRESENT(&nresp, SMB2_PREAUTH_INTEGRITY_CAPABILITIES) ||
+		    nresp.preauth_hash_alg != SMB2_PREAUTH_HASH_SHA512) {
+			seterr(err, errlen, "server %s: SMB 3.1.1 without SHA-512 preauth integrity",
+			       c->host);
+			rc = -EPROTO;
+			goto out;
+		}
+		if (NEG_CTX_PRESENT(&nresp, SMB2_SIGNING_CAPABILITIES))
+			c->sign_alg = nresp.signing_alg;
+		if (NEG_CTX_PRESENT(&nresp, SMB2_ENCRYPTION_CAPABILITIES))
+			c->cipher = nresp.cipher;
+		preauth_init(ph);
+		if (preauth_update(ph, req->buf, req->len) ||
+		    preauth_update(ph, req->resp, req->resp_len)) {
+			rc = -EIO;
+			goto out;
+		}
+	} else if (c->dialect >= SMB2_DIALECT_0300 &&
+		   (c->server_caps & SMB2_GLOBAL_CAP_ENCRYPTION)) {
+		c->cipher = SMB2_ENCRYPTION_AES128_CCM;
+	}
+	conn_set_negotiated(c->conn, c->dialect,
+			    c->dialect >= SMB2_DIALECT_0210 &&
+				    (c->server_caps & SMB2_GLOBAL_CAP_LARGE_MTU));
+	LOG_INFO("negotiated SMB %s with %s", smbc_dialect_name(c->dialect), c->host);
+out:
+	req_put(req);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ session setup */
+
+static int session_leg(struct smb_client *c, const struct smbc_opts *o, const uint8_t *tok,
+		       size_t toklen, struct smb_req **out)
+{
+	struct session_setup_req sreq;
+	struct smb_req *req = req_new(SMB2_SESSION_SETUP, 64 + toklen);
+	struct wbuf w;
+	int rc;
+
+	if (!req)
+		return -ENOMEM;
+	memset(&sreq, 0, sizeof(sreq));
+	sreq.security_mode = (c->signing || o->require_sign) ? SMB2_NEGOTIATE_SIGNING_REQUIRED
+							     : SMB2_NEGOTIATE_SIGNING_ENABLED;
+	sreq.security_buffer = tok;
+	sreq.security_buffer_len = toklen;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	rc = session_setup_req_encode(&w, &sreq);
+	if (rc) {
+		req_put(req);
+		return rc;
+	}
+	req_set_body_len(req, w.off);
+	req->session_id = c->session_id;
+	rc = call(c, req);
+	if (rc) {
+		req_put(req);
+		return rc;
+	}
+	*out = req;
+	return 0;
+}
+
+static void auth_error(struct smb_client *c, const struct smbc_opts *o, uint32_t status,
+		       char *err, size_t errlen)
+{
+	const char *user = (o->username && *o->username) ? o->username : "(anonymous)";
+	switch (status) {
+	case STATUS_LOGON_FAILURE:
+	case STATUS_WRONG_PASSWORD:
+		seterr(err, errlen,
+		       "logon failure for user '%s' on %s: wrong username or password (%s)", user,
+		       c->host, ntstatus_name(status));
+		break;
+	case STATUS_ACCOUNT_LOCKED_OUT:
+		seterr(err, errlen, "account '%s' is locked out on %s (%s)", user, c->host,
+		       ntstatus_name(status));
+		break;
+	case STATUS_ACCOUNT_DISABLED:
+		seterr(err, errlen, "account '%s' is disabled on %s (%s)", user, c->host,
+		       ntstatus_name(status));
+		break;
+	case STATUS_ACCOUNT_EXPIRED:
+		seterr(err, errlen, "account '%s' has expired on %s (%s)", user, c->host,
+		       ntstatus_name(status));
+		break;
+	case STATUS_PASSWORD_EXPIRED:
+	case STATUS_PASSWORD_MUST_CHANGE:
+		seterr(err, errlen, "the password of '%s' has expired on %s (%s)", user, c->host,
+		       ntstatus_name(status));
+		break;
+	case STATUS_ACCOUNT_RESTRICTION:
+	case STATUS_INVALID_LOGON_HOURS:
+	case STATUS_INVALID_WORKSTATION:
+	case STATUS_LOGON_TYPE_NOT_GRANTED:
+		seterr(err, errlen, "account '%s' may not log on to %s now (%s)", user, c->host,
+		       ntstatus_name(status));
+		break;
+	default:
+		seterr(err, errlen, "session setup for user '%s' on %s failed (%s)", user, c->host,
+		       ntstatus_name(status));
+	}
+}
+
+static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
+			    struct preauth_hash *ph, char *err, size_t errlen)
+{
+	struct ntlmssp_ctx *ntlm = NULL;
+	struct smb_req *req = NULL;
+	struct session_setup_resp sresp;
+	struct spnego_msg sm;
+	struct smb3_keys keys;
+	struct conn_security sec;
+	uint8_t *t1 = NULL, *t3 = NULL, *tok = NULL, *mechtypes = NULL;
+	size_t t1len = 0, t3len = 0, toklen = 0, mtlen = 0;
+	uint8_t session_key[16], mic[16];
+	int rc, anonymous;
+	char host[256];
+	const char *ws = o->workstation;
+	static const enum spnego_mech mechs[1] = {SPNEGO_MECH_NTLMSSP};
+
+	memset(&keys, 0, sizeof(keys));
+	memset(&sec, 0, sizeof(sec));
+	if (!ws) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "SMBFUSE");
+		host[sizeof(host) - 1] = '\0';
+		ws = host;
+	}
+	anonymous = !o->username || !*o->username;
+	c->signing = o->require_sign || (c->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED);
+
+	ntlm = ntlmssp_new(anonymous ? NULL : o->username, o->domain ? o->domain : "",
+			   o->password ? o->password : "", ws);
+	if (!ntlm) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = ntlmssp_negotiate(ntlm, &t1, &t1len);
+	if (rc)
+		goto out;
+	rc = spnego_init_token(mechs, 1, t1, t1len, &tok, &toklen);
+	if (!rc)
+		rc = spnego_mechtypes_der(mechs, 1, &mechtypes, &mtlen);
+	if (rc)
+		goto out;
+
+	/* Leg 1: NTLMSSP NEGOTIATE */
+	rc = session_leg(c, o, tok, toklen, &req);
+	if (rc) {
+		seterr(err, errlen, "session setup with %s failed: %s", c->host, strerror(-rc));
+		goto out;
+	}
+	if (req->status != STATUS_MORE_PROCESSING_REQUIRED) {
+		auth_error(c, o, req->status, err, errlen);
+		rc = req->status ? ntstatus_to_errno(req->status) : -EPROTO;
+		rc = rc ? rc : -EPROTO;
+		goto out;
+	}
+	c->session_id = req->rhdr.session_id;
+	if (c->dialect == SMB2_DIALECT_0311) {
+		if (preauth_update(ph, req->buf, req->len) ||
+		    preauth_update(ph, req->resp, req->resp_len)) {
+			rc = -EIO;
+			goto out;
+		}
+	}
+	rc = session_setup_resp_decode(req->resp, req->resp_len, &sresp);
+	if (!rc)
+		rc = spnego_parse(sresp.security_buffer, sresp.security_buffer_len, &sm);
+	if (rc || !sm.mech_token) {
+		seterr(err, errlen, "server %s sent a malformed session setup challenge", c->host);
+		rc = -EPROTO;
+		goto out;
+	}
+
+	/* Leg 2: NTLMSSP AUTHENTICATE with mechListMIC */
+	rc = ntlmssp_authenticate(ntlm, sm.mech_token, sm.mech_token_len, &t3, &t3len);
+	if (rc) {
+		seterr(err, errlen, "cannot answer the NTLM challenge from %s: %s", c->host,
+		       strerror(-rc));
+		goto out;
+	}
+	rc = ntlmssp_sign_mic(ntlm, mechtypes, mtlen, mic);
+	if (rc)
+		goto out;
+	free(tok);
+	tok = NULL;
+	rc = spnego_resp_token(t3, t3len, mic, sizeof(mic), &tok, &toklen);
+	if (rc)
+		goto out;
+	req_put(req);
+	req = NULL;
+	rc = session_leg(c, o, tok, toklen, &req);
+	if (rc) {
+		seterr(err, errlen, "session setup with %s failed: %s", c->host, strerror(-rc));
+		goto out;
+	}
+	if (req->status != STATUS_SUCCESS) {
+		auth_error(c, o, req->status, err, errlen);
+		rc = ntstatus_to_errno(req->status);
+		rc = rc ? rc : -EACCES;
+		goto out;
+	}
+	/* The final request is hashed too; the final response is not (MS-SMB2 3.2.5.3.1). */
+	if (c->dialect == SMB2_DIALECT_0311 && preauth_update(ph, req->buf, req->len)) {
+		rc = -EIO;
+		goto out;
+	}
+	rc = session_setup_resp_decode(req->resp, req->resp_len, &sresp);
+	if (rc) {
+		seterr(err, errlen, "server %s sent a malformed session setup response", c->host);
+		goto out;
+	}
+	c->session_flags = sresp.session_flags;
+	/* The server's mechListMIC, when sent, proves it saw our mechanism list unaltered. */
+	if (sresp.security_buffer_len &&
+	    !spnego_parse(sresp.security_buffer, sresp.security_buffer_len, &sm) &&
+	    sm.mech_list_mic &&
+	    ntlmssp_verify_mic(ntlm, mechtypes, mtlen, sm.mech_list_mic, sm.mech_list_mic_len)) {
+		seterr(err, errlen, "server %s sent a bad SPNEGO mechListMIC", c->host);
+		rc = -EACCES;
+		goto out;
+	}
+	if (sresp.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL)) {
+		if (o->require_sign || o->require_seal) {
+			seterr(err, errlen,
+			       "server %s logged '%s' on as guest, which cannot sign or encrypt",
+			       c->host, anonymous ? "(anonymous)" : o->username);
+			rc = -EACCES;
+			goto out;
+		}
+		if (!o->guest && !anonymous) {
+			seterr(err, errlen,
+			       "server %s accepted '%s' only as guest; add -o guest to allow that",
+			       c->host, o->username);
+			rc = -EACCES;
+			goto out;
+		}
+		c->signing = 0;
+	}
+
+	rc = ntlmssp_session_key(ntlm, session_key);
+	if (rc)
+		goto out;
+	rc = smb3_derive_keys(c->dialect, c->cipher, session_key, sizeof(session_key),
+			      c->dialect == SMB2_DIALECT_0311 ? ph->h : NULL, &keys);
+	OPENSSL_cleanse(session_key, sizeof(session_key));
+	if (rc)
+		goto out;
+
+	/* 3.1.1 servers sign the final response: it authenticates the preauth hash. */
+	if (req->rhdr.flags & SMB2_FLAGS_SIGNED) {
+		if (smb2_verify_pdu(c->sign_alg, keys.signing, (uint8_t *)req->resp,
+				    req->resp_len)) {
+			seterr(err, errlen,
+			       "the session setup response from %s has a bad signature "
+			       "(tampered connection or wrong password)", c->host);
+			rc = -EACCES;
+			goto out;
+		}
+	} else if (c->dialect == SMB2_DIALECT_0311 && !(c->session_flags &
+		   (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL))) {
+		seterr(err, errlen, "server %s did not sign its SMB 3.1.1 session setup response",
+		       c->host);
+		rc = -EACCES;
+		goto out;
+	}
+
+	c->encrypting = o->require_seal || (sresp.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
+	if (c->encrypting && (c->dialect < SMB2_DIALECT_0300 || !c->cipher)) {
+		seterr(err, errlen, "encryption was required but server %s does not offer it "
+				    "(dialect %s)", c->host, smbc_dialect_name(c->dialect));
+		rc = -EPROTONOSUPPORT;
+		goto out;
+	}
+	sec.session_id = c->session_id;
+	sec.signing = c->signing;
+	sec.sign_alg = c->sign_alg;
+	memcpy(sec.sign_key, keys.signing, 16);
+	sec.encrypt = c->encrypting;
+	sec.cipher = c->cipher;
+	memcpy(sec.enc_key, keys.enc_c2s, sizeof(sec.enc_key));
+	memcpy(sec.dec_key, keys.dec_s2c, sizeof(sec.dec_key));
+	conn_set_security(c->conn, &sec);
+	LOG_INFO("logged on to %s as '%s'%s%s", c->host, anonymous ? "(anonymous)" : o->username,
+		 c->signing ? ", signing" : "", c->encrypting ? ", encrypted" : "");
+	rc = 0;
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	smb3_keys_wipe(&keys);
+	if (t1) {
+		OPENSSL_cleanse(t1, t1len);
+		free(t1);
+	}
+	if (t3) {
+		OPENSSL_cleanse(t3, t3len);
+		free(t3);
+	}
+	if (tok) {
+		OPENSSL_cleanse(tok, toklen);
+		free(tok);
+	}
+	free(mechtypes);
+	req_put(req);
+	ntlmssp_free(ntlm);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ tree connect */
+
+static int do_tree_connect(struct smb_client *c, const struct smbc_opts *o, char *err,
+			   size_t errlen)
+{
+	struct tree_connect_req treq;
+	struct tree_connect_resp tresp;
+	struct smb_req *req;
+	struct wbuf w;
+	char path[1024];
+	int rc;
+
+	snprintf(path, sizeof(path), "\\\\%s\\%s", c->host, o->share);
+	req = req_new(SMB2_TREE_CONNECT, 2 * sizeof(path) + 16);
+	if (!req)
+		return -ENOMEM;
+	memset(&treq, 0, sizeof(treq));
+	treq.path = path;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	rc = tree_connect_req_encode(&w, &treq);
+	if (rc) {
+		seterr(err, errlen, "bad share name '%s'", o->share);
+		goto out;
+	}
+	req_set_body_len(req, w.off);
+	req->session_id = c->session_id;
+	/* MS-SMB2 3.2.4.1.1: a 3.1.1 TREE_CONNECT is always signed (downgrade protection). */
+	req->force_sign = c->dialect == SMB2_DIALECT_0311 &&
+			  !(c->session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL));
+	rc = call(c, req);
+	if (rc) {
+		seterr(err, errlen, "tree connect to //%s/%s failed: %s", c->host, o->share,
+		       strerror(-rc));
+		goto out;
+	}
+	if (req->status != STATUS_SUCCESS) {
+		if (req->status == STATUS_BAD_NETWORK_NAME)
+			seterr(err, errlen, "share '%s' not found on %s (%s)", o->share, c->host,
+			       ntstatus_name(req->status));
+		else if (req->status == STATUS_ACCESS_DENIED ||
+			 req->status == STATUS_NETWORK_ACCESS_DENIED)
+			seterr(err, errlen, "access to share '%s' on %s denied for this user (%s)",
+			       o->share, c->host, ntstatus_name(req->status));
+		else
+			seterr(err, errlen, "cannot connect to share '%s' on %s (%s)", o->share,
+			       c->host, ntstatus_name(req->status));
+		rc = ntstatus_to_errno(req->status);
+		rc = rc ? rc : -EIO;
+		goto out;
+	}
+	rc = tree_connect_resp_decode(req->resp, req->resp_len, &tresp);
+	if (rc) {
+		seterr(err, errlen, "server %s sent a malformed tree connect response", c->host);
+		goto out;
+	}
+	if (tresp.share_type != SMB2_SHARE_TYPE_DISK) {
+		seterr(err, errlen, "share '%s' on %s is not a disk share", o->share, c->host);
+		rc = -ENOTDIR;
+		goto out;
+	}
+	c->tree_id = req->rhdr.tree_id;
+	c->share_flags = tresp.share_flags;
+	c->share_caps = tresp.capabilities;
+	c->maximal_access = tresp.maximal_access;
+	if ((tresp.share_flags & SMB2_SHAREFLAG_ENCRYPT_DATA) && !c->encrypting) {
+		/* The share wants encryption: turn it on for the session (MS-SMB2 3.2.5.5). */
+		if (c->dialect < SMB2_DIALECT_0300 || !c->cipher) {
+			seterr(err, errlen, "share '%s' on %s requires encryption, which dialect %s "
+					    "cannot do", o->share, c->host, smbc_dialect_name(c->dialect));
+			rc = -EPROTONOSUPPORT;
+			goto out;
+		}
+		/* Keys were derived with the cipher; from now on every request is sealed. */
+		c->encrypting = 1;
+		conn_enable_encryption(c->conn);
+	}
+	rc = 0;
+out:
+	req_put(req);
+	return rc;
+}
+
+int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen)
+{
+	struct conn_opts co;
+	struct smb_client *c;
+	struct preauth_hash ph;
+	int rc = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->host = strdup(o->host);
+	c->share = strdup(o->share);
+	if (!c->host || !c->share) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memset(&co, 0, sizeof(co));
+	co.host = o->host;
+	co.port = o->port;
+	co.connect_timeout_ms = o->connect_timeout_ms;
+	co.request_timeout_ms = o->request_timeout_ms;
+	co.max_credits = o->max_credits;
+	c->conn = conn_new(&co, &rc);
+	if (!c->conn) {
+		const char *port = o->port ? o->port : "445";
+		switch (rc) {
+		case -ENXIO:
+			seterr(err, errlen, "host '%s' not found", o->host);
+			break;
+		case -ECONNREFUSED:
+			seterr(err, errlen, "connection to %s port %s refused (no SMB server there?)",
+			       o->host, port);
+			break;
+		case -ETIMEDOUT:
+			seterr(err, errlen, "connection to %s port %s timed out", o->host, port);
+			break;
+		default:
+			seterr(err, errlen, "cannot connect to %s port %s: %s", o->host, port,
+			       strerror(-rc));
+		}
+		goto fail;
+	}
+	memset(&ph, 0, sizeof(ph));
+	rc = do_negotiate(c, o, &ph, err, errlen);
+	if (rc)
+		goto fail;
+	if (o->require_seal && (c->dialect < SMB2_DIALECT_0300 || !c->cipher)) {
+		seterr(err, errlen, "encryption (seal) was required but %s negotiated SMB %s "
+				    "without a cipher", c->host, smbc_dialect_name(c->dialect));
+		rc = -EPROTONOSUPPORT;
+		goto fail;
+	}
+	rc = do_session_setup(c, o, &ph, err, errlen);
+	if (rc)
+		goto fail;
+	rc = do_tree_connect(c, o, err, errlen);
+	if (rc)
+		goto fail;
+	OPENSSL_cleanse(&ph, sizeof(ph));
+	*out = c;
+	return 0;
+fail:
+	OPENSSL_cleanse(&ph, sizeof(ph));
+	if (!rc)
+		rc = -EIO;
+	smbc_disconnect(c);
+	return rc;
+}
+
+void smbc_disconnect(struct smb_client *c)
+{
+	if (!c)
+		return;
+	if (c->conn && !conn_is_dead(c->conn)) {
+		struct smb_req *req;
+		if (c->tree_id && (req = req_new(SMB2_TREE_DISCONNECT, 8))) {
+			struct wbuf w = wbuf_init(req_body(req), req_body_cap(req));
+			if (!tree_disconnect_req_encode(&w)) {
+				req_set_body_len(req, w.off);
+				req->session_id = c->session_id;
+				req->tree_id = c->tree_id;
+				req->timeout_ms = 2000;
+				(void)call(c, req);
+			}
+			req_put(req);
+		}
+		if (c->session_id && (req = req_new(SMB2_LOGOFF, 8))) {
+			struct wbuf w = wbuf_init(req_body(req), req_body_cap(req));
+			if (!logoff_req_encode(&w)) {
+				req_set_body_len(req, w.off);
+				req->session_id = c->session_id;
+				req->timeout_ms = 2000;
+				(void)call(c, req);
+			}
+			req_put(req);
+		}
+	}
+	conn_free(c->conn);
+	free(c->host);
+	free(c->share);
+	free(c);
+}

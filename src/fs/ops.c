@@ -1,0 +1,479 @@
+/*
+ * ops.c - FUSE low-level operations over the SMB file API.
+ *
+ * Each operation resolves its inode to a share path through the inode table,
+ * calls one client function (a compound or a single request with a deadline),
+ * and replies. fuse_reply_* is called exactly once per request, here only.
+ * Errors reach the kernel as positive errno at the reply.
+ */
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "wire/smb2.h"
+
+#define PATH_CAP 4096
+
+struct dir_entry {
+	char *name;
+	struct smb_stat st;
+};
+
+struct dir_handle {
+	struct dir_entry *ents;
+	size_t n;
+	size_t cap;
+};
+
+struct smbfs_file {
+	struct smb_fid fid;
+};
+
+static struct smbfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
+{
+	struct smbfs *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->client = client;
+	fs->p = *p;
+	fs->itab = itab_new();
+	if (p->subdir && *p->subdir)
+		fs->subdir = strdup(p->subdir);
+	if (!fs->itab || (p->subdir && *p->subdir && !fs->subdir)) {
+		smbfs_free(fs);
+		return NULL;
+	}
+	fs->p.subdir = fs->subdir;
+	return fs;
+}
+
+void smbfs_free(struct smbfs *fs)
+{
+	if (!fs)
+		return;
+	itab_free(fs->itab);
+	free(fs->subdir);
+	free(fs);
+}
+
+/* Share path of an inode, with the mount's subdirectory in front. */
+static int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
+{
+	size_t pre = 0;
+	int rc;
+
+	if (fs->subdir) {
+		pre = strlen(fs->subdir);
+		if (pre + 2 > size)
+			return -ENAMETOOLONG;
+		memcpy(buf, fs->subdir, pre);
+		buf[pre] = '\0';
+	}
+	if (child)
+		rc = itab_child_path(fs->itab, ino, child, buf + pre + (pre ? 1 : 0),
+				     size - pre - (pre ? 1 : 0));
+	else
+		rc = itab_path(fs->itab, ino, buf + pre + (pre ? 1 : 0), size - pre - (pre ? 1 : 0));
+	if (rc < 0)
+		return rc;
+	if (pre) {
+		if (rc == 0)
+			buf[pre] = '\0'; /* the subdirectory itself */
+		else
+			buf[pre] = '/';
+	}
+	return 0;
+}
+
+static int valid_name(const char *name)
+{
+	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2). */
+	for (const char *p = name; *p; p++)
+		if (strchr("\\:*?\"<>|", *p) || (unsigned char)*p < 0x20)
+			return 0;
+	return 1;
+}
+
+static void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->generation = 1;
+	statmap_fill(&fs->p.pol, s, ino, &e->attr);
+	e->attr_timeout = fs->p.attr_timeout;
+	e->entry_timeout = fs->p.attr_timeout;
+}
+
+/* ------------------------------------------------------------------ init */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct smbfs *fs = userdata;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: attributes come free */
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	conn->max_readahead = 1024 * 1024;
+	conn->max_write = (unsigned)fs->p.wsize;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+}
+
+/* ------------------------------------------------------------------ entries */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct smbfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct smb_stat st;
+	char path[PATH_CAP];
+	fuse_ino_t ino;
+	int rc;
+
+	if (!valid_name(name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_stat(fs->client, path, &st);
+	if (rc) {
+		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
+			/* negative entry, cached by the kernel for the attribute time */
+			memset(&e, 0, sizeof(e));
+			e.entry_timeout = fs->p.attr_timeout;
+			fuse_reply_entry(req, &e);
+			return;
+		}
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	ino = itab_lookup(fs->itab, parent, name, 1);
+	if (!ino) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fill_entry(fs, ino, &st, &e);
+	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted: undo the lookup count */
+		itab_forget(fs->itab, ino, 1);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	itab_forget(fs_of(req)->itab, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct smbfs *fs = fs_of(req);
+	for (size_t i = 0; i < count; i++)
+		itab_forget(fs->itab, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smb_stat st;
+	struct stat out;
+	char path[PATH_CAP];
+	int rc;
+
+	(void)fi;
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_stat(fs->client, path, &st);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smb_statfs s;
+	struct statvfs v;
+	int rc;
+
+	(void)ino;
+	rc = smbc_statfs(fs->client, &s);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.f_bsize = (unsigned long)s.sectors_per_unit * s.bytes_per_sector;
+	v.f_frsize = v.f_bsize;
+	v.f_blocks = s.total_units;
+	v.f_bfree = s.free_units;
+	v.f_bavail = s.avail_units;
+	v.f_namemax = s.max_name_len ? s.max_name_len : 255;
+	fuse_reply_statfs(req, &v);
+}
+
+/* ------------------------------------------------------------------ directories */
+
+static void dir_free(struct dir_handle *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->ents[i].name);
+	free(d->ents);
+	free(d);
+}
+
+static int dir_add(const char *name, const struct smb_stat *st, void *arg)
+{
+	struct dir_handle *d = arg;
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 64;
+		struct dir_entry *ne = realloc(d->ents, nc * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		d->ents = ne;
+		d->cap = nc;
+	}
+	d->ents[d->n].name = strdup(name);
+	if (!d->ents[d->n].name)
+		return -ENOMEM;
+	d->ents[d->n].st = *st;
+	d->n++;
+	return 0;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct dir_handle *d;
+	char path[PATH_CAP];
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_list_dir(fs->client, path, dir_add, d);
+	if (rc) {
+		dir_free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dir_free(d);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct smbfs *fs = fs_of(req);
+	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	char *buf, *p;
+	size_t left = size;
+
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		struct dir_entry *de = &d->ents[i];
+		int dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
+		size_t need;
+
+		if (!plus) {
+			struct stat st;
+			statmap_fill(&fs->p.pol, &de->st, 0, &st);
+			st.st_ino = de->st.ino ? de->st.ino : (ino_t)(i + 2);
+			need = fuse_add_direntry(req, p, left, de->name, &st, (off_t)(i + 1));
+			if (need > left)
+				break;
+		} else {
+			struct fuse_entry_param e;
+			need = fuse_add_direntry_plus(req, NULL, 0, de->name, NULL, 0);
+			if (need > left)
+				break;
+			if (dot) {
+				/* no lookup count for . and ..: ino 0 means "attributes unknown" */
+				memset(&e, 0, sizeof(e));
+				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
+				e.attr.st_ino = ino;
+			} else {
+				fuse_ino_t cino = itab_lookup(fs->itab, ino, de->name, 1);
+				if (!cino)
+					break;
+				fill_entry(fs, cino, &de->st, &e);
+			}
+			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
+		}
+		p += need;
+		left -= need;
+	}
+	fuse_reply_buf(req, buf, size - left);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	dir_free((struct dir_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ------------------------------------------------------------------ files */
+
+static uint32_t access_for(int flags)
+{
+	uint32_t a = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		a |= FILE_READ_DATA;
+		break;
+	case O_WRONLY:
+		a |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES;
+		break;
+	default:
+		a |= FILE_READ_DATA | FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES;
+	}
+	return a;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbc_open_args a;
+	struct smbfs_file *fh;
+	char path[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.access = access_for(fi->flags);
+	a.disposition = (fi->flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
+	a.options = FILE_NON_DIRECTORY_FILE;
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_open(fs->client, path, &a, &fh->fid, NULL, NULL);
+	if (rc) {
+		free(fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = fs->p.direct_io;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		smbc_close(fs->client, &fh->fid);
+		free(fh);
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	size_t chunk = fs->p.rsize, done = 0;
+	char *buf;
+
+	(void)ino;
+	if (chunk > fs->client->max_read && fs->client->max_read)
+		chunk = fs->client->max_read;
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	while (done < size) {
+		size_t n = size - done < chunk ? size - done : chunk;
+		ssize_t r = smbc_read(fs->client, &fh->fid, (uint64_t)off + done, buf + done, n);
+		if (r < 0) {
+			if (done)
+				break;
+			free(buf);
+			fuse_reply_err(req, (int)-r);
+			return;
+		}
+		done += (size_t)r;
+		if ((size_t)r < n)
+			break; /* end of file */
+	}
+	fuse_reply_buf(req, buf, done);
+	free(buf);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc;
+
+	(void)ino;
+	rc = smbc_close(fs->client, &fh->fid);
+	free(fh);
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+const struct fuse_lowlevel_ops smbfs_ll_ops = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.statfs = op_statfs,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+};

@@ -1,0 +1,1003 @@
+/*
+ * conn.c - one SMB2 connection and its loop thread.
+ *
+ * Design
+ * ------
+ * The loop thread owns everything below the "loop-owned" line of struct
+ * smb_conn: the socket, the queue of requests waiting for credits, the queue
+ * of encoded frames waiting for the socket, the pending table, the credit
+ * window and the receive state. Other threads touch only the submission
+ * queue (under qlock), the security state (under seclock) and the eventfd.
+ *
+ * Ordering: requests leave in submission order. A request (or a whole
+ * compound) leaves only when the credits for all its PDUs are available;
+ * MessageIds are assigned at that moment, so they are sent in increasing
+ * order as MS-SMB2 3.2.4.1.5 requires.
+ *
+ * Completion: every request completes exactly once, on this thread, with
+ * rc = 0 (a response arrived, NTSTATUS in status) or a negative errno
+ * (-ETIMEDOUT, -ECONNRESET, -EBADMSG, -ECONNABORTED). A request that timed
+ * out stays in the pending table as an orphan, so that its late response
+ * still returns its credits; its submitter has already been told.
+ *
+ * Hostile input: frames are size-capped before allocation; every PDU passes
+ * frame_check(); a response to an unknown MessageId, a bad signature or a
+ * bad compound chain kills the connection (its requests fail), never the
+ * daemon.
+ */
+#include "net/conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto/seal.h"
+#include "crypto/sign.h"
+#include "errmap.h"
+#include "log.h"
+#include "net/credits.h"
+#include "net/pending.h"
+
+#define DEFAULT_REQUEST_TIMEOUT_MS 30000
+#define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
+#define IDLE_POLL_MS 1000
+
+struct outframe {
+	struct outframe *next;
+	size_t len;
+	size_t off;
+	uint8_t data[];
+};
+
+struct smb_conn {
+	unsigned id;
+	int fd;
+	int evfd;
+	pthread_t thread;
+	int request_timeout_ms;
+	uint32_t max_frame;
+
+	pthread_mutex_t qlock;
+	struct smb_req *sq_head; /* protected by qlock */
+	struct smb_req *sq_tail; /* protected by qlock */
+	int dead;                /* protected by qlock; read atomically elsewhere */
+	int stop;                /* protected by qlock */
+
+	pthread_mutex_t seclock;
+	struct conn_security sec; /* protected by seclock */
+	uint16_t dialect;         /* protected by seclock */
+
+	conn_unsolicited_fn unsol;
+	void *unsol_arg;
+
+	/* ---- loop-owned ---- */
+	struct smb_req *wq_head; /* chains waiting for credits */
+	struct smb_req *wq_tail;
+	struct outframe *out_head;
+	struct outframe *out_tail;
+	struct pending pend;
+	struct credits cr;
+	uint8_t rxhdr[SMB2_TRANSPORT_HDR];
+	size_t rxhdr_got;
+	struct rxbuf *rx;
+	size_t rx_got;
+};
+
+static unsigned g_conn_ids;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+struct smb_req *req_new(uint16_t command, size_t body_cap)
+{
+	struct smb_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	req->cap = SMB2_HDR_SIZE + body_cap;
+	req->buf = calloc(1, req->cap);
+	if (!req->buf) {
+		free(req);
+		return NULL;
+	}
+	req->command = command;
+	req->len = SMB2_HDR_SIZE;
+	req->credit_charge = 1;
+	req->refs = 1;
+	pthread_mutex_init(&req->lock, NULL);
+	pthread_cond_init(&req->cond, NULL);
+	return req;
+}
+
+void req_get(struct smb_req *req)
+{
+	__atomic_add_fetch(&req->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void rxbuf_put(struct rxbuf *rx)
+{
+	if (rx && __atomic_sub_fetch(&rx->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(rx);
+}
+
+void req_put(struct smb_req *req)
+{
+	if (!req || __atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rxbuf_put(req->rx);
+	if (req->command == SMB2_SESSION_SETUP)
+		OPENSSL_cleanse(req->buf, req->len);
+	free(req->buf);
+	pthread_mutex_destroy(&req->lock);
+	pthread_cond_destroy(&req->cond);
+	free(req);
+}
+
+uint8_t *req_body(struct smb_req *req)
+{
+	return req->buf + SMB2_HDR_SIZE;
+}
+
+size_t req_body_cap(const struct smb_req *req)
+{
+	return req->cap - SMB2_HDR_SIZE;
+}
+
+void req_set_body_len(struct smb_req *req, size_t body_len)
+{
+	req->len = SMB2_HDR_SIZE + body_len;
+}
+
+/* Loop thread: finish a request and drop the connection's reference. */
+static void req_complete(struct smb_req *req, int rc)
+{
+	if (req->state == REQ_DONE) { /* orphan whose submitter was already told */
+		req_put(req);
+		return;
+	}
+	if (rc)
+		req->rc = rc;
+	if (req->done) {
+		req->state = REQ_DONE;
+		req->done(req, req->done_arg);
+	} else {
+		pthread_mutex_lock(&req->lock);
+		req->state = REQ_DONE;
+		pthread_cond_broadcast(&req->cond);
+		pthread_mutex_unlock(&req->lock);
+	}
+	req_put(req);
+}
+
+/* Loop thread: tell the submitter about a timeout but keep the pending entry. */
+static void req_orphan(struct smb_req *req)
+{
+	req->rc = -ETIMEDOUT;
+	if (req->done) {
+		req->state = REQ_DONE;
+		req->done(req, req->done_arg);
+	} else {
+		pthread_mutex_lock(&req->lock);
+		req->state = REQ_DONE;
+		pthread_cond_broadcast(&req->cond);
+		pthread_mutex_unlock(&req->lock);
+	}
+}
+
+int conn_wait(struct smb_req *req)
+{
+	struct timespec ts;
+	int rc;
+
+	pthread_mutex_lock(&req->lock);
+	while (req->state != REQ_DONE) {
+		/* The loop enforces each deadline; this is only a backstop. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 5;
+		rc = pthread_cond_timedwait(&req->cond, &req->lock, &ts);
+		if (rc == ETIMEDOUT && req->state != REQ_DONE && req->deadline_ns > 0 &&
+		    now_ns() > req->deadline_ns + 10 * (int64_t)1000000000) {
+			pthread_mutex_unlock(&req->lock);
+			return -ETIMEDOUT;
+		}
+	}
+	pthread_mutex_unlock(&req->lock);
+	return req->rc;
+}
+
+int conn_call(struct smb_conn *conn, struct smb_req *req)
+{
+	int rc = conn_submit(conn, req);
+	int first = 0;
+	if (rc)
+		return rc;
+	for (struct smb_req *r = req; r; r = r->chain_next) {
+		rc = conn_wait(r);
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+static int connect_one(const struct addrinfo *ai, int timeout_ms, int *out_fd)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	int rc, one = 1;
+	struct pollfd pfd;
+	socklen_t sl;
+	int soerr = 0;
+
+	if (fd < 0)
+		return -errno;
+	if ((rc = set_nonblock(fd)))
+		goto fail;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (errno != EINPROGRESS) {
+			rc = -errno;
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do {
+			rc = poll(&pfd, 1, timeout_ms);
+		} while (rc < 0 && errno == EINTR);
+		if (rc == 0) {
+			rc = -ETIMEDOUT;
+			goto fail;
+		}
+		if (rc < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		sl = sizeof(soerr);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr) {
+			rc = soerr ? -soerr : -errno;
+			goto fail;
+		}
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	*out_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+static void *conn_loop(void *arg);
+
+struct smb_conn *conn_new(const struct conn_opts *opts, int *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	struct smb_conn *conn;
+	int rc, fd = -1;
+	int timeout = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 15000;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	rc = getaddrinfo(opts->host, opts->port ? opts->port : "445", &hints, &res);
+	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME || rc == EAI_NODATA) {
+		hints.ai_flags = 0; /* loopback-only hosts have no configured address */
+		rc = getaddrinfo(opts->host, opts->port ? opts->port : "445", &hints, &res);
+	}
+	if (rc) {
+		*err = (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_FAIL) ? -ENXIO
+		       : rc == EAI_SERVICE ? -EINVAL
+		       : rc == EAI_AGAIN   ? -EAGAIN
+					   : -EHOSTUNREACH;
+		return NULL;
+	}
+	rc = -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		rc = connect_one(ai, timeout, &fd);
+		if (!rc)
+			break;
+	}
+	freeaddrinfo(res);
+	if (rc) {
+		*err = rc;
+		return NULL;
+	}
+
+	conn = calloc(1, sizeof(*conn));
+	if (!conn) {
+		close(fd);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	conn->id = __atomic_add_fetch(&g_conn_ids, 1, __ATOMIC_RELAXED);
+	conn->fd = fd;
+	conn->request_timeout_ms =
+		opts->request_timeout_ms > 0 ? opts->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
+	conn->max_frame = opts->max_frame ? opts->max_frame : DEFAULT_MAX_FRAME;
+	if (conn->max_frame > SMB2_MAX_FRAME - 1)
+		conn->max_frame = SMB2_MAX_FRAME - 1;
+	pthread_mutex_init(&conn->qlock, NULL);
+	pthread_mutex_init(&conn->seclock, NULL);
+	pending_init(&conn->pend);
+	credits_init(&conn->cr, opts->max_credits ? opts->max_credits : 512);
+	conn->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (conn->evfd < 0) {
+		*err = -errno;
+		goto fail;
+	}
+	rc = pthread_create(&conn->thread, NULL, conn_loop, conn);
+	if (rc) {
+		*err = -rc;
+		goto fail;
+	}
+	LOG_DBG("conn %u: connected to %s port %s", conn->id, opts->host,
+		opts->port ? opts->port : "445");
+	return conn;
+fail:
+	if (conn->evfd >= 0)
+		close(conn->evfd);
+	close(fd);
+	pthread_mutex_destroy(&conn->qlock);
+	pthread_mutex_destroy(&conn->seclock);
+	free(conn);
+	return NULL;
+}
+
+static void wake(struct smb_conn *conn)
+{
+	uint64_t one = 1;
+	ssize_t n = write(conn->evfd, &one, sizeof(one));
+	(void)n; /* EAGAIN means a wake-up is already pending */
+}
+
+static void fail_all(struct smb_conn *conn, int rc);
+
+void conn_free(struct smb_conn *conn)
+{
+	if (!conn)
+		return;
+	pthread_mutex_lock(&conn->qlock);
+	conn->stop = 1;
+	pthread_mutex_unlock(&conn->qlock);
+	wake(conn);
+	pthread_join(conn->thread, NULL);
+	fail_all(conn, -ECONNABORTED); /* loop has exited: we own its state now */
+	close(conn->fd);
+	close(conn->evfd);
+	OPENSSL_cleanse(&conn->sec, sizeof(conn->sec));
+	pthread_mutex_destroy(&conn->qlock);
+	pthread_mutex_destroy(&conn->seclock);
+	free(conn);
+}
+
+int conn_submit(struct smb_conn *conn, struct smb_req *req)
+{
+	int64_t now = now_ns();
+	int n = 0;
+
+	pthread_mutex_lock(&conn->qlock);
+	if (conn->dead || conn->stop) {
+		pthread_mutex_unlock(&conn->qlock);
+		return -ENOTCONN;
+	}
+	for (struct smb_req *r = req; r; r = r->chain_next) {
+		int64_t t = r->timeout_ms ? r->timeout_ms : conn->request_timeout_ms;
+		req_get(r);
+		r->state = REQ_QUEUED;
+		r->rc = 0;
+		r->deadline_ns = t > 0 ? now + t * 1000000 : 0;
+		n++;
+	}
+	req->chain_len = n;
+	req->next = NULL;
+	if (conn->sq_tail)
+		conn->sq_tail->next = req;
+	else
+		conn->sq_head = req;
+	conn->sq_tail = req;
+	pthread_mutex_unlock(&conn->qlock);
+	wake(conn);
+	return 0;
+}
+
+void conn_set_security(struct smb_conn *conn, const struct conn_security *sec)
+{
+	pthread_mutex_lock(&conn->seclock);
+	conn->sec = *sec;
+	pthread_mutex_unlock(&conn->seclock);
+}
+
+void conn_enable_encryption(struct smb_conn *conn)
+{
+	pthread_mutex_lock(&conn->seclock);
+	conn->sec.encrypt = 1;
+	pthread_mutex_unlock(&conn->seclock);
+}
+
+void conn_set_negotiated(struct smb_conn *conn, uint16_t dialect, int large_mtu)
+{
+	pthread_mutex_lock(&conn->seclock);
+	conn->dialect = dialect;
+	/* credits are loop-owned, but nothing is in flight while negotiating */
+	conn->cr.large_mtu = large_mtu;
+	pthread_mutex_unlock(&conn->seclock);
+}
+
+uint16_t conn_charge_for(struct smb_conn *conn, size_t payload)
+{
+	uint16_t c;
+	pthread_mutex_lock(&conn->seclock);
+	c = credits_charge_for(&conn->cr, payload);
+	pthread_mutex_unlock(&conn->seclock);
+	return c;
+}
+
+void conn_set_unsolicited(struct smb_conn *conn, conn_unsolicited_fn fn, void *arg)
+{
+	pthread_mutex_lock(&conn->qlock);
+	conn->unsol = fn;
+	conn->unsol_arg = arg;
+	pthread_mutex_unlock(&conn->qlock);
+}
+
+int conn_is_dead(struct smb_conn *conn)
+{
+	return __atomic_load_n(&conn->dead, __ATOMIC_ACQUIRE);
+}
+
+unsigned conn_id(const struct smb_conn *conn)
+{
+	return conn->id;
+}
+
+/* ------------------------------------------------------------------ failure */
+
+static void complete_chain(struct smb_req *head, int rc)
+{
+	struct smb_req *r = head, *nx;
+	while (r) {
+		nx = r->chain_next;
+		req_complete(r, rc);
+		r = nx;
+	}
+}
+
+/* Fail every request the connection holds. Loop thread (or after it exited). */
+static void fail_all(struct smb_conn *conn, int rc)
+{
+	struct smb_req *r, *nx;
+	struct outframe *o, *on;
+
+	pthread_mutex_lock(&conn->qlock);
+	__atomic_store_n(&conn->dead, 1, __ATOMIC_RELEASE);
+	r = conn->sq_head;
+	conn->sq_head = conn->sq_tail = NULL;
+	pthread_mutex_unlock(&conn->qlock);
+	for (; r; r = nx) {
+		nx = r->next;
+		complete_chain(r, rc);
+	}
+	for (r = conn->wq_head; r; r = nx) {
+		nx = r->next;
+		complete_chain(r, rc);
+	}
+	conn->wq_head = conn->wq_tail = NULL;
+	while ((r = pending_pop(&conn->pend)))
+		req_complete(r, rc);
+	for (o = conn->out_head; o; o = on) {
+		on = o->next;
+		free(o);
+	}
+	conn->out_head = conn->out_tail = NULL;
+	rxbuf_put(conn->rx);
+	conn->rx = NULL;
+}
+
+static void conn_fail(struct smb_conn *conn, int rc, const char *why)
+{
+	if (conn_is_dead(conn))
+		return;
+	LOG_WARN("conn %u: connection failed: %s", conn->id, why);
+	fail_all(conn, rc);
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static int use_signing(const struct conn_security *sec, const struct smb_req *r)
+{
+	return (sec->signing || r->force_sign) && r->session_id == sec->session_id &&
+	       r->session_id && r->command != SMB2_NEGOTIATE &&
+	       r->command != SMB2_SESSION_SETUP;
+}
+
+static int use_encryption(const struct conn_security *sec, const struct smb_req *r)
+{
+	return sec->encrypt && r->session_id == sec->session_id &&
+	       r->command != SMB2_NEGOTIATE && r->command != SMB2_SESSION_SETUP;
+}
+
+static void push_out(struct smb_conn *conn, struct outframe *o)
+{
+	o->next = NULL;
+	if (conn->out_tail)
+		conn->out_tail->next = o;
+	else
+		conn->out_head = o;
+	conn->out_tail = o;
+}
+
+/*
+ * Encode one chain (single request or compound) into a frame and move its
+ * requests to the pending table. Credits were checked by the caller.
+ */
+static int send_chain(struct smb_conn *conn, struct smb_req *head)
+{
+	struct conn_security sec;
+	size_t total = 0, off;
+	struct outframe *o;
+	int64_t now = now_ns();
+	int encrypt;
+
+	pthread_mutex_lock(&conn->seclock);
+	sec = conn->sec;
+	pthread_mutex_unlock(&conn->seclock);
+	encrypt = use_encryption(&sec, head);
+
+	for (struct smb_req *r = head; r; r = r->chain_next)
+		total += r->chain_next ? ((r->len + 7) & ~(size_t)7) : r->len;
+	if (total > conn->max_frame) {
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		return -EMSGSIZE;
+	}
+	o = malloc(sizeof(*o) + SMB2_TRANSPORT_HDR + total);
+	if (!o) {
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		return -ENOMEM;
+	}
+	off = SMB2_TRANSPORT_HDR;
+	for (struct smb_req *r = head; r; r = r->chain_next) {
+		struct smb2_hdr h;
+		struct wbuf w = wbuf_init(r->buf, SMB2_HDR_SIZE);
+		size_t plen = r->chain_next ? ((r->len + 7) & ~(size_t)7) : r->len;
+
+		memset(&h, 0, sizeof(h));
+		h.command = r->command;
+		h.credit_charge = conn->cr.large_mtu ? r->credit_charge : 0;
+		h.credit = credits_request_amount(&conn->cr, r->credit_charge);
+		h.flags = r->flags;
+		h.next_command = r->chain_next ? (uint32_t)plen : 0;
+		h.message_id = credits_take(&conn->cr, r->credit_charge);
+		h.tree_id = r->tree_id;
+		h.session_id = r->session_id;
+		if (!encrypt && use_signing(&sec, r))
+			h.flags |= SMB2_FLAGS_SIGNED;
+		if (hdr_encode(&w, &h)) { /* cannot happen: 64 bytes of room */
+			free(o);
+			return -EMSGSIZE;
+		}
+		memcpy(o->data + off, r->buf, r->len);
+		memset(o->data + off + r->len, 0, plen - r->len);
+		if (h.flags & SMB2_FLAGS_SIGNED) {
+			if (smb2_sign_pdu(sec.sign_alg, sec.sign_key, o->data + off, plen)) {
+				free(o);
+				OPENSSL_cleanse(&sec, sizeof(sec));
+				return -EIO;
+			}
+			memcpy(r->buf + HDR_SIGNATURE, o->data + off + HDR_SIGNATURE, SMB2_SIG_SIZE);
+		}
+		r->message_id = h.message_id;
+		r->state = REQ_SENT;
+		if (r->deadline_ns == 0 && r->timeout_ms == 0)
+			r->deadline_ns = now + (int64_t)conn->request_timeout_ms * 1000000;
+		pending_add(&conn->pend, r);
+		LOG_TRACE("conn %u: send %s mid %llu charge %u", conn->id, smb2_cmd_name(r->command),
+			  (unsigned long long)h.message_id, r->credit_charge);
+		off += plen;
+	}
+
+	if (encrypt) {
+		struct iovec iov = {o->data + SMB2_TRANSPORT_HDR, total};
+		uint8_t nonce[16];
+		size_t elen = 0;
+		struct outframe *e = malloc(sizeof(*e) + SMB2_TRANSPORT_HDR + SMB2_TRANSFORM_HDR_SIZE + total);
+		int rc = e ? smb3_nonce_next(sec.cipher, nonce) : -ENOMEM;
+		if (!rc)
+			rc = smb3_encrypt(sec.cipher, sec.enc_key, sec.session_id, nonce, &iov, 1,
+					  e->data + SMB2_TRANSPORT_HDR,
+					  SMB2_TRANSFORM_HDR_SIZE + total, &elen);
+		free(o);
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		if (rc) {
+			free(e);
+			/* the requests are in the pending table; the caller fails the conn */
+			return rc;
+		}
+		o = e;
+		total = elen;
+	}
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	transport_hdr_store(o->data, (uint32_t)total);
+	o->len = SMB2_TRANSPORT_HDR + total;
+	o->off = 0;
+	push_out(conn, o);
+	return 0;
+}
+
+static int chain_cost(const struct smb_req *head)
+{
+	int n = 0;
+	for (const struct smb_req *r = head; r; r = r->chain_next)
+		n += r->credit_charge ? r->credit_charge : 1;
+	return n;
+}
+
+/* Move queued chains to the wire while credits allow. Stops at the first that doesn't fit. */
+static void flush_queue(struct smb_conn *conn)
+{
+	while (conn->wq_head) {
+		struct smb_req *head = conn->wq_head;
+		int rc;
+		if (conn->cr.avail < (uint32_t)chain_cost(head))
+			return;
+		conn->wq_head = head->next;
+		if (!conn->wq_head)
+			conn->wq_tail = NULL;
+		head->next = NULL;
+		rc = send_chain(conn, head);
+		if (rc == -EMSGSIZE || rc == -ENOMEM) {
+			if (head->state == REQ_QUEUED) {
+				complete_chain(head, rc);
+				continue;
+			}
+		}
+		if (rc) {
+			conn_fail(conn, -EIO, "cannot encode a request");
+			return;
+		}
+	}
+}
+
+static int do_write(struct smb_conn *conn)
+{
+	while (conn->out_head) {
+		struct outframe *o = conn->out_head;
+		ssize_t n = send(conn->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -errno;
+		}
+		o->off += (size_t)n;
+		if (o->off < o->len)
+			return 0;
+		conn->out_head = o->next;
+		if (!conn->out_head)
+			conn->out_tail = NULL;
+		free(o);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ receiving */
+
+static int handle_pdu(struct smb_conn *conn, struct rxbuf *rx, uint8_t *pdu, size_t len,
+		      const struct smb2_hdr *h, int decrypted, const struct conn_security *sec)
+{
+	struct smb_req *req;
+	int interim;
+
+	if (h->message_id == SMB2_UNSOLICITED_MSGID) {
+		if (h->command != SMB2_OPLOCK_BREAK)
+			return -EBADMSG;
+		if (conn->unsol)
+			conn->unsol(conn, pdu, len, conn->unsol_arg);
+		return 0;
+	}
+	req = pending_find(&conn->pend, h->message_id);
+	if (!req) {
+		LOG_WARN("conn %u: response to unknown MessageId %llu", conn->id,
+			 (unsigned long long)h->message_id);
+		return -EBADMSG;
+	}
+	if (req->command != h->command) {
+		LOG_WARN("conn %u: mid %llu: response command %s to %s", conn->id,
+			 (unsigned long long)h->message_id, smb2_cmd_name(h->command),
+			 smb2_cmd_name(req->command));
+		return -EBADMSG;
+	}
+	interim = h->status == STATUS_PENDING && (h->flags & SMB2_FLAGS_ASYNC_COMMAND);
+	if (credits_grant(&conn->cr, h->credit, req->credit_charge, !interim)) {
+		LOG_WARN("conn %u: server granted too many credits", conn->id);
+		return -EBADMSG;
+	}
+	if (!decrypted && sec->signing && h->session_id == sec->session_id && h->session_id &&
+	    h->command != SMB2_SESSION_SETUP && !interim) {
+		if (!(h->flags & SMB2_FLAGS_SIGNED)) {
+			LOG_WARN("conn %u: mid %llu: unsigned %s response on a signed session",
+				 conn->id, (unsigned long long)h->message_id,
+				 smb2_cmd_name(h->command));
+			return -EBADMSG;
+		}
+		if (smb2_verify_pdu(sec->sign_alg, sec->sign_key, pdu, len)) {
+			LOG_WARN("conn %u: mid %llu: bad signature on %s response", conn->id,
+				 (unsigned long long)h->message_id, smb2_cmd_name(h->command));
+			return -EBADMSG;
+		}
+		req->resp_signed_ok = 1;
+	}
+	if (interim) {
+		req->async_id = h->async_id;
+		return 0;
+	}
+	pending_del(&conn->pend, req);
+	if (req->state == REQ_DONE) { /* orphan: the submitter gave up */
+		req_put(req);
+		return 0;
+	}
+	req->rhdr = *h;
+	req->status = h->status;
+	req->resp = pdu;
+	req->resp_len = len;
+	__atomic_add_fetch(&rx->refs, 1, __ATOMIC_RELAXED);
+	req->rx = rx;
+	req->rc = 0;
+	LOG_TRACE("conn %u: recv %s mid %llu status %s", conn->id, smb2_cmd_name(h->command),
+		  (unsigned long long)h->message_id, ntstatus_name(h->status));
+	req_complete(req, 0);
+	return 0;
+}
+
+static int process_frame(struct smb_conn *conn, struct rxbuf *rx)
+{
+	struct conn_security sec;
+	uint8_t *p = rx->data;
+	size_t len = rx->len, off = 0;
+	int decrypted = 0, rc = 0;
+	uint32_t proto;
+
+	if (len < 4)
+		return -EBADMSG;
+	pthread_mutex_lock(&conn->seclock);
+	sec = conn->sec;
+	pthread_mutex_unlock(&conn->seclock);
+
+	proto = le32_load(p);
+	if (proto == SMB2_TRANSFORM_ID) {
+		uint64_t sid;
+		size_t poff, plen;
+		if (!sec.encrypt && !sec.cipher) {
+			rc = -EBADMSG;
+			goto out;
+		}
+		rc = smb3_decrypt(sec.cipher, sec.dec_key, p, len, &sid, &poff, &plen);
+		if (rc || sid != sec.session_id) {
+			LOG_WARN("conn %u: cannot decrypt a message", conn->id);
+			rc = -EBADMSG;
+			goto out;
+		}
+		p += poff;
+		len = plen;
+		decrypted = 1;
+		if (len < 4) {
+			rc = -EBADMSG;
+			goto out;
+		}
+		proto = le32_load(p);
+	}
+	if (proto == SMB1_PROTOCOL_ID) {
+		struct smb_req *neg = pending_find(&conn->pend, 0);
+		LOG_DBG("conn %u: server answered with SMB1", conn->id);
+		if (neg) {
+			pending_del(&conn->pend, neg);
+			req_complete(neg, -EPROTONOSUPPORT);
+		}
+		rc = -EPROTONOSUPPORT;
+		goto out;
+	}
+	if (proto != SMB2_PROTOCOL_ID) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	for (;;) {
+		struct smb2_hdr h;
+		size_t pdu_len;
+		if (frame_check(p + off, len - off, &h, &pdu_len)) {
+			LOG_WARN("conn %u: malformed SMB2 message", conn->id);
+			rc = -EBADMSG;
+			goto out;
+		}
+		rc = handle_pdu(conn, rx, p + off, pdu_len, &h, decrypted, &sec);
+		if (rc)
+			goto out;
+		if (!h.next_command)
+			break;
+		off += pdu_len;
+	}
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return rc;
+}
+
+static int do_read(struct smb_conn *conn)
+{
+	for (;;) {
+		ssize_t n;
+		if (conn->rxhdr_got < SMB2_TRANSPORT_HDR) {
+			n = recv(conn->fd, conn->rxhdr + conn->rxhdr_got,
+				 SMB2_TRANSPORT_HDR - conn->rxhdr_got, 0);
+			if (n == 0)
+				return -ECONNRESET;
+			if (n < 0)
+				return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+			conn->rxhdr_got += (size_t)n;
+			if (conn->rxhdr_got < SMB2_TRANSPORT_HDR)
+				continue;
+			uint32_t flen;
+			if (transport_hdr_parse(conn->rxhdr, conn->max_frame, &flen) || flen < 4) {
+				LOG_WARN("conn %u: bad frame length", conn->id);
+				return -EBADMSG;
+			}
+			conn->rx = malloc(sizeof(*conn->rx) + flen);
+			if (!conn->rx)
+				return -ENOMEM;
+			conn->rx->refs = 1;
+			conn->rx->len = flen;
+			conn->rx_got = 0;
+		}
+		n = recv(conn->fd, conn->rx->data + conn->rx_got, conn->rx->len - conn->rx_got, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0)
+			return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+		conn->rx_got += (size_t)n;
+		if (conn->rx_got == conn->rx->len) {
+			struct rxbuf *rx = conn->rx;
+			int rc;
+			conn->rx = NULL;
+			conn->rxhdr_got = 0;
+			rc = process_frame(conn, rx);
+			rxbuf_put(rx);
+			if (rc)
+				return rc;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ timers */
+
+struct expired {
+	struct smb_req *list[64];
+	int n;
+	int64_t now;
+};
+
+static void collect_expired(struct smb_req *r, void *arg)
+{
+	struct expired *ex = arg;
+	if (r->state == REQ_SENT && r->deadline_ns && r->async_id == 0 && ex->now > r->deadline_ns &&
+	    ex->n < 64)
+		ex->list[ex->n++] = r;
+}
+
+static void check_timeouts(struct smb_conn *conn)
+{
+	struct expired ex = {.n = 0, .now = now_ns()};
+	struct smb_req **pp;
+
+	pending_foreach(&conn->pend, collect_expired, &ex);
+	for (int i = 0; i < ex.n; i++) {
+		LOG_WARN("conn %u: %s (mid %llu) timed out", conn->id,
+			 smb2_cmd_name(ex.list[i]->command),
+			 (unsigned long long)ex.list[i]->message_id);
+		req_orphan(ex.list[i]);
+	}
+	/* Chains still waiting for credits. */
+	for (pp = &conn->wq_head; *pp;) {
+		struct smb_req *r = *pp;
+		if (r->deadline_ns && ex.now > r->deadline_ns) {
+			*pp = r->next;
+			complete_chain(r, -ETIMEDOUT);
+			continue;
+		}
+		pp = &r->next;
+	}
+	conn->wq_tail = NULL;
+	for (struct smb_req *r = conn->wq_head; r; r = r->next)
+		conn->wq_tail = r;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static void *conn_loop(void *arg)
+{
+	struct smb_conn *conn = arg;
+	struct pollfd pfd[2];
+	int rc;
+
+	for (;;) {
+		struct smb_req *sq;
+		int stop, busy;
+
+		pthread_mutex_lock(&conn->qlock);
+		stop = conn->stop;
+		sq = conn->sq_head;
+		conn->sq_head = conn->sq_tail = NULL;
+		pthread_mutex_unlock(&conn->qlock);
+		if (sq) {
+			if (conn->wq_tail)
+				conn->wq_tail->next = sq;
+			else
+				conn->wq_head = sq;
+			while (sq->next)
+				sq = sq->next;
+			conn->wq_tail = sq;
+		}
+		if (stop || conn_is_dead(conn))
+			break;
+		flush_queue(conn);
+		if (conn->out_head && (rc = do_write(conn))) {
+			conn_fail(conn, rc, "send failed");
+			break;
+		}
+		busy = conn->pend.count || conn->wq_head;
+		pfd[0].fd = conn->fd;
+		pfd[0].events = POLLIN | (conn->out_head ? POLLOUT : 0);
+		pfd[0].revents = 0;
+		pfd[1].fd = conn->evfd;
+		pfd[1].events = POLLIN;
+		pfd[1].revents = 0;
+		rc = poll(pfd, 2, busy ? 250 : IDLE_POLL_MS);
+		if (rc < 0 && errno != EINTR) {
+			conn_fail(conn, -errno, "poll failed");
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			ssize_t n = read(conn->evfd, &v, sizeof(v));
+			(void)n;
+		}
+		if (pfd[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+			rc = do_read(conn);
+			if (rc) {
+				conn_fail(conn, rc == -EPROTONOSUPPORT ? rc : rc == -EBADMSG ? -EIO : -ECONNRESET,
+					  rc == -ECONNRESET ? "closed by server"
+					  : rc == -EBADMSG  ? "malformed message from server"
+					  : rc == -EPROTONOSUPPORT ? "server speaks only SMB1"
+								   : "receive failed");
+				break;
+			}
+		}
+		if (pfd[0].revents & POLLOUT) {
+			rc = do_write(conn);
+			if (rc) {
+				conn_fail(conn, rc, "send failed");
+				break;
+			}
+		}
+		check_timeouts(conn);
+	}
+	return NULL;
+}

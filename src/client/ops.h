@@ -1,0 +1,75 @@
+/*
+ * ops.h - the SMB-level file API used by the FUSE layer: synchronous calls
+ * that each cost as few round trips as possible (compounds where they help),
+ * every one bounded by the connection's request deadline.
+ *
+ * Paths are share-relative UTF-8 with '/' separators ("" is the share root).
+ * Functions return 0 / byte counts, or -errno (NTSTATUS mapped by errmap).
+ * Thread-safe: any number of threads may call concurrently.
+ */
+#ifndef SMBF_CLIENT_OPS_H
+#define SMBF_CLIENT_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "client/session.h"
+
+struct smb_fid {
+	uint64_t persistent;
+	uint64_t volatile_;
+};
+
+/* File attributes as the server reports them. */
+struct smb_stat {
+	uint64_t ino;    /* server IndexNumber (FileInternalInformation); 0 = unknown */
+	uint64_t size;   /* EndOfFile */
+	uint64_t alloc;  /* AllocationSize */
+	uint32_t attrs;  /* FILE_ATTRIBUTE_* */
+	uint32_t nlink;  /* NumberOfLinks; 1 when unknown */
+	struct timespec btime, atime, mtime, ctime;
+};
+
+struct smb_statfs {
+	uint64_t total_units;
+	uint64_t avail_units;   /* for the caller */
+	uint64_t free_units;    /* actual free */
+	uint32_t sectors_per_unit;
+	uint32_t bytes_per_sector;
+	uint32_t max_name_len;
+};
+
+/* Attributes of path: CREATE + QUERY_INFO(FileAllInformation) + CLOSE in one compound. */
+int smbc_stat(struct smb_client *c, const char *path, struct smb_stat *st);
+
+struct smbc_open_args {
+	uint32_t access;      /* desired access mask */
+	uint32_t disposition; /* FILE_OPEN, FILE_CREATE, ... */
+	uint32_t options;     /* create options */
+	uint32_t attrs;       /* attributes for a new file */
+	uint32_t share;       /* share access; 0 = read|write|delete */
+};
+
+/* Open (or create) path. st and action may be NULL. */
+int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+	      struct smb_fid *fid, struct smb_stat *st, uint32_t *action);
+
+int smbc_close(struct smb_client *c, const struct smb_fid *fid);
+
+/* Read up to len bytes at off into buf (len <= c->max_read). Returns bytes read, 0 at EOF. */
+ssize_t smbc_read(struct smb_client *c, const struct smb_fid *fid, uint64_t off, void *buf,
+		  size_t len);
+
+/*
+ * List a directory: open it, stream QUERY_DIRECTORY (FileIdBothDirectoryInformation,
+ * 64 KiB buffers) until the end, close. fn is called for each entry (including "."
+ * and ".."); a non-zero return stops the listing and is returned.
+ */
+typedef int (*smbc_dirent_fn)(const char *name, const struct smb_stat *st, void *arg);
+int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg);
+
+int smbc_statfs(struct smb_client *c, struct smb_statfs *out);
+
+#endif

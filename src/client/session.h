@@ -1,0 +1,84 @@
+/*
+ * session.h - one SMB session on one connection and one tree connect:
+ * NEGOTIATE -> SESSION_SETUP (SPNEGO/NTLMSSP) -> TREE_CONNECT, with keys.
+ *
+ * smbc_connect() runs the whole sequence on the calling thread, each step a
+ * request with a deadline. On failure it writes one line for the user into
+ * err (naming host, share or user as relevant; never a secret) and returns a
+ * negative errno.
+ */
+#ifndef SMBF_CLIENT_SESSION_H
+#define SMBF_CLIENT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/kdf.h"
+
+struct smb_conn;
+
+enum smbc_sec {
+	SMBC_SEC_NTLMSSP = 0,
+	SMBC_SEC_NTLMSSPI, /* NTLMSSP with signing required */
+};
+
+struct smbc_opts {
+	const char *host;
+	const char *port;         /* NULL = 445 */
+	const char *share;
+	const char *username;     /* NULL/"" with guest = anonymous/guest */
+	const char *password;
+	const char *domain;
+	const char *workstation;  /* NULL = local host name */
+	uint16_t min_dialect;     /* SMB2_DIALECT_*; 0 = 2.0.2 */
+	uint16_t max_dialect;     /* 0 = 3.1.1 */
+	int require_sign;
+	int require_seal;
+	int guest;
+	enum smbc_sec sec;
+	uint32_t max_credits;
+	int connect_timeout_ms;
+	int request_timeout_ms;
+};
+
+struct smb_client {
+	struct smb_conn *conn;
+	char *host;
+	char *share;
+	/* negotiated */
+	uint16_t dialect;
+	uint16_t server_security_mode;
+	uint32_t server_caps;
+	uint32_t max_read;
+	uint32_t max_write;
+	uint32_t max_transact;
+	uint8_t client_guid[16];
+	uint8_t server_guid[16];
+	uint16_t cipher;
+	uint16_t sign_alg;
+	/* session */
+	uint64_t session_id;
+	uint16_t session_flags;
+	int signing;
+	int encrypting;
+	/* tree */
+	uint32_t tree_id;
+	uint32_t share_flags;
+	uint32_t share_caps;
+	uint32_t maximal_access;
+	/* round trips sent (debug counter, see smbc_round_trips) */
+	unsigned long round_trips;
+};
+
+int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen);
+
+/* Tree disconnect, logoff (bounded waits), close and free. NULL ok. */
+void smbc_disconnect(struct smb_client *c);
+
+/* Parse a vers= value into [min,max] dialects. -EINVAL if unknown. */
+int smbc_parse_vers(const char *vers, uint16_t *min, uint16_t *max);
+
+/* Dialect as text ("3.1.1"). */
+const char *smbc_dialect_name(uint16_t dialect);
+
+#endif

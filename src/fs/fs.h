@@ -1,0 +1,37 @@
+/*
+ * fs.h - the FUSE filesystem over an SMB tree connect.
+ */
+#ifndef SMBF_FS_FS_H
+#define SMBF_FS_FS_H
+
+#include <fuse_lowlevel.h>
+#include <stddef.h>
+
+#include "client/ops.h"
+#include "fs/inode.h"
+#include "fs/statmap.h"
+
+struct smbfs_params {
+	struct statmap_policy pol;
+	double attr_timeout;   /* seconds: entry and attribute validity in the kernel */
+	const char *subdir;    /* share-relative prefix, or NULL */
+	int readonly;
+	size_t rsize;          /* largest READ */
+	size_t wsize;          /* largest WRITE */
+	int direct_io;         /* cache=none */
+};
+
+struct smbfs {
+	struct smb_client *client;
+	struct inode_table *itab;
+	struct smbfs_params p;
+	char *subdir;
+};
+
+/* Takes no ownership of client. */
+struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p);
+void smbfs_free(struct smbfs *fs);
+
+extern const struct fuse_lowlevel_ops smbfs_ll_ops;
+
+#endif

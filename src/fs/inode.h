@@ -1,0 +1,57 @@
+/*
+ * inode.h - the FUSE inode table: nodeid <-> (parent, name), lookup counts.
+ *
+ * A node is named by its parent and its name, so renaming a directory moves
+ * its whole subtree by changing one node. Paths are rebuilt on demand by
+ * walking to the root. Lookup counts mirror the kernel's nlookup: they grow
+ * with each successful lookup/create/readdirplus entry and shrink only in
+ * forget. The root (FUSE_ROOT_ID) is never forgotten.
+ *
+ * Thread-safe: one mutex guards the table.
+ */
+#ifndef SMBF_FS_INODE_H
+#define SMBF_FS_INODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct inode_table;
+
+struct inode_table *itab_new(void);
+void itab_free(struct inode_table *t);
+
+/*
+ * Find or create the node (parent, name) and add `nlookup` to its lookup
+ * count. Returns its nodeid, or 0 if parent is unknown or memory is short.
+ */
+uint64_t itab_lookup(struct inode_table *t, uint64_t parent, const char *name, uint64_t nlookup);
+
+/* The nodeid of (parent, name) if known, without touching counts; 0 if not. */
+uint64_t itab_find(struct inode_table *t, uint64_t parent, const char *name);
+
+/* Drop n lookups; the node is freed at zero when it has no children. */
+void itab_forget(struct inode_table *t, uint64_t ino, uint64_t n);
+
+/*
+ * Write the share-relative path of ino ("" for the root, "a/b/c" otherwise)
+ * into buf. Returns the length, -ENOENT for an unknown node, -ENAMETOOLONG.
+ */
+int itab_path(struct inode_table *t, uint64_t ino, char *buf, size_t size);
+
+/*
+ * Path of the child `name` of parent, as itab_path would give after a lookup.
+ */
+int itab_child_path(struct inode_table *t, uint64_t parent, const char *name, char *buf,
+		    size_t size);
+
+/* Move (oldparent, oldname) to (newparent, newname); a node there is unlinked from the name. */
+int itab_rename(struct inode_table *t, uint64_t oldparent, const char *oldname, uint64_t newparent,
+		const char *newname);
+
+/* Detach (parent, name) from the namespace (after unlink/rmdir); the node lives until forget. */
+void itab_unlink(struct inode_table *t, uint64_t parent, const char *name);
+
+/* Number of live nodes (tests, stats). */
+size_t itab_count(struct inode_table *t);
+
+#endif
