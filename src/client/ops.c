@@ -16,12 +16,14 @@
 #include "net/conn.h"
 #include "wire/close.h"
 #include "wire/create.h"
+#include "wire/flush.h"
 #include "wire/fscc.h"
 #include "wire/info.h"
 #include "wire/querydir.h"
 #include "wire/read.h"
 #include "wire/time.h"
 #include "wire/utf16.h"
+#include "wire/write.h"
 
 #define NAME_CAP 4096             /* UTF-16 bytes of a path we will send */
 #define QUERY_INFO_OUT 4096
@@ -112,60 +114,104 @@ static void stat_from_times(struct smb_stat *st, uint64_t cr, uint64_t la, uint6
 	filetime_to_timespec(ch, &st->ctime);
 }
 
-int smbc_stat(struct smb_client *c, const char *path, struct smb_stat *st)
+/*
+ * CREATE(path) + mid + CLOSE as one related compound: one round trip. mid
+ * (may be NULL) gets SMB2_FLAGS_RELATED_OPERATIONS and the related FileId;
+ * the caller keeps its reference to read the response. Returns the first
+ * failure: transport, CREATE status, then mid's status (BUFFER_OVERFLOW is
+ * not a failure).
+ */
+static int open_do_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+			 struct smb_req *mid)
 {
-	struct smbc_open_args a = {.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-				   .disposition = FILE_OPEN};
-	struct query_info_req qi;
-	struct query_info_resp qr;
-	struct fscc_all_info all;
-	struct smb_req *cr, *q, *cl;
-	struct wbuf w;
+	struct smb_req *cr, *cl;
 	int rc;
 
-	cr = create_req_build(c, path, &a);
-	q = mkreq(c, SMB2_QUERY_INFO, 64);
+	cr = create_req_build(c, path, a);
 	cl = close_req_build(c, &related_fid, 0);
-	if (!cr || !q || !cl) {
+	if (!cr || !cl) {
 		req_put(cr);
-		req_put(q);
 		req_put(cl);
 		return -ENOMEM;
 	}
+	cl->flags = SMB2_FLAGS_RELATED_OPERATIONS;
+	if (mid) {
+		req_get(mid);
+		mid->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+		mid->chain_next = cl;
+		cr->chain_next = mid;
+	} else {
+		cr->chain_next = cl;
+	}
+	rc = call_chain(c, cr);
+	if (!rc && cr->status != STATUS_SUCCESS)
+		rc = status_rc(cr);
+	if (!rc && mid && mid->status != STATUS_SUCCESS && mid->status != STATUS_BUFFER_OVERFLOW)
+		rc = status_rc(mid);
+	if (mid)
+		mid->chain_next = NULL;
+	cr->chain_next = NULL;
+	req_put(cr);
+	req_put(mid);
+	req_put(cl);
+	return rc;
+}
+
+static struct smb_req *query_info_build(struct smb_client *c, const struct smb2_file_id *fid,
+					uint8_t type, uint8_t cls, uint32_t out_len)
+{
+	struct query_info_req qi;
+	struct smb_req *q = mkreq(c, SMB2_QUERY_INFO, 64);
+	struct wbuf w;
+	if (!q)
+		return NULL;
 	memset(&qi, 0, sizeof(qi));
-	qi.info_type = SMB2_0_INFO_FILE;
-	qi.info_class = FileAllInformation;
-	qi.output_buffer_length = QUERY_INFO_OUT;
-	qi.file_id = related_fid;
+	qi.info_type = type;
+	qi.info_class = cls;
+	qi.output_buffer_length = out_len;
+	qi.file_id = *fid;
 	w = wbuf_init(req_body(q), req_body_cap(q));
 	if (query_info_req_encode(&w, &qi)) {
-		put_chain(cr);
 		req_put(q);
-		req_put(cl);
-		return -EIO;
+		return NULL;
 	}
 	req_set_body_len(q, w.off);
-	q->flags = SMB2_FLAGS_RELATED_OPERATIONS;
-	cl->flags = SMB2_FLAGS_RELATED_OPERATIONS;
-	cr->chain_next = q;
-	q->chain_next = cl;
+	return q;
+}
 
-	rc = call_chain(c, cr);
-	if (rc)
-		goto out;
-	if (cr->status != STATUS_SUCCESS) {
-		rc = status_rc(cr);
-		goto out;
+static struct smb_req *set_info_build(struct smb_client *c, const struct smb2_file_id *fid,
+				      uint8_t cls, const uint8_t *buf, uint32_t len)
+{
+	struct set_info_req si;
+	struct smb_req *q = mkreq(c, SMB2_SET_INFO, 64 + len);
+	struct wbuf w;
+	if (!q)
+		return NULL;
+	memset(&si, 0, sizeof(si));
+	si.info_type = SMB2_0_INFO_FILE;
+	si.info_class = cls;
+	si.file_id = *fid;
+	si.buffer = buf;
+	si.buffer_len = len;
+	w = wbuf_init(req_body(q), req_body_cap(q));
+	if (set_info_req_encode(&w, &si)) {
+		req_put(q);
+		return NULL;
 	}
-	if (q->status != STATUS_SUCCESS && q->status != STATUS_BUFFER_OVERFLOW) {
-		rc = status_rc(q);
-		goto out;
-	}
+	req_set_body_len(q, w.off);
+	return q;
+}
+
+/* Fill st from a QUERY_INFO(FileAllInformation) response. */
+static int stat_from_all(const struct smb_req *q, struct smb_stat *st)
+{
+	struct query_info_resp qr;
+	struct fscc_all_info all;
+
 	if (query_info_resp_decode(q->resp, q->resp_len, &qr) ||
 	    fscc_all_decode(qr.buffer, qr.buffer_len, &all)) {
 		LOG_WARN("malformed FileAllInformation from server");
-		rc = -EIO;
-		goto out;
+		return -EIO;
 	}
 	memset(st, 0, sizeof(*st));
 	st->ino = all.index_number;
@@ -175,9 +221,123 @@ int smbc_stat(struct smb_client *c, const char *path, struct smb_stat *st)
 	st->nlink = all.standard.number_of_links;
 	stat_from_times(st, all.basic.creation, all.basic.last_access, all.basic.last_write,
 			all.basic.change);
-	rc = 0;
-out:
-	put_chain(cr);
+	return 0;
+}
+
+/* Open path with a, query FileAllInformation, close: one round trip. */
+static int open_stat_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+			   struct smb_stat *st)
+{
+	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILE, FileAllInformation,
+					     QUERY_INFO_OUT);
+	int rc;
+	if (!q)
+		return -ENOMEM;
+	rc = open_do_close(c, path, a, q);
+	if (!rc && st)
+		rc = stat_from_all(q, st);
+	req_put(q);
+	return rc;
+}
+
+int smbc_stat(struct smb_client *c, const char *path, struct smb_stat *st)
+{
+	struct smbc_open_args a = {.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+				   .disposition = FILE_OPEN};
+	return open_stat_close(c, path, &a, st);
+}
+
+int smbc_mkdir(struct smb_client *c, const char *path, struct smb_stat *st)
+{
+	struct smbc_open_args a = {.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+				   .disposition = FILE_CREATE,
+				   .options = FILE_DIRECTORY_FILE,
+				   .attrs = FILE_ATTRIBUTE_DIRECTORY};
+	return open_stat_close(c, path, &a, st);
+}
+
+int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, uint8_t cls,
+		       const uint8_t *buf, uint32_t len)
+{
+	struct smbc_open_args a = {.access = access | SYNCHRONIZE, .disposition = FILE_OPEN,
+				   .options = FILE_OPEN_REPARSE_POINT};
+	struct smb_req *q = set_info_build(c, &related_fid, cls, buf, len);
+	int rc;
+	if (!q)
+		return -ENOMEM;
+	rc = open_do_close(c, path, &a, q);
+	req_put(q);
+	return rc;
+}
+
+int smbc_set_info_fid(struct smb_client *c, const struct smb_fid *fid, uint8_t cls,
+		      const uint8_t *buf, uint32_t len)
+{
+	struct smb2_file_id f = {fid->persistent, fid->volatile_};
+	struct smb_req *q = set_info_build(c, &f, cls, buf, len);
+	int rc;
+	if (!q)
+		return -ENOMEM;
+	rc = call_chain(c, q);
+	if (!rc && q->status != STATUS_SUCCESS)
+		rc = status_rc(q);
+	req_put(q);
+	return rc;
+}
+
+int smbc_query_fid(struct smb_client *c, const struct smb_fid *fid, struct smb_stat *st)
+{
+	struct smb2_file_id f = {fid->persistent, fid->volatile_};
+	struct smb_req *q = query_info_build(c, &f, SMB2_0_INFO_FILE, FileAllInformation,
+					     QUERY_INFO_OUT);
+	int rc;
+	if (!q)
+		return -ENOMEM;
+	rc = call_chain(c, q);
+	if (!rc && q->status != STATUS_SUCCESS && q->status != STATUS_BUFFER_OVERFLOW)
+		rc = status_rc(q);
+	if (!rc)
+		rc = stat_from_all(q, st);
+	req_put(q);
+	return rc;
+}
+
+int smbc_delete(struct smb_client *c, const char *path, int is_dir)
+{
+	struct smbc_open_args a = {.access = DELETE | SYNCHRONIZE, .disposition = FILE_OPEN,
+				   .options = (is_dir ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE) |
+					      FILE_OPEN_REPARSE_POINT};
+	uint8_t buf[8];
+	struct wbuf w = wbuf_init(buf, sizeof(buf));
+	struct smb_req *q;
+	int rc;
+
+	if (fscc_disposition_encode(&w, 1))
+		return -EIO;
+	q = set_info_build(c, &related_fid, FileDispositionInformation, buf, (uint32_t)w.off);
+	if (!q)
+		return -ENOMEM;
+	rc = open_do_close(c, path, &a, q);
+	req_put(q);
+	return rc;
+}
+
+int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace)
+{
+	struct smbc_open_args a = {.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+				   .disposition = FILE_OPEN, .options = FILE_OPEN_REPARSE_POINT};
+	uint8_t buf[24 + NAME_CAP];
+	struct wbuf w = wbuf_init(buf, sizeof(buf));
+	struct smb_req *q;
+	int rc;
+
+	if (fscc_rename_encode(&w, replace, to))
+		return -ENAMETOOLONG;
+	q = set_info_build(c, &related_fid, FileRenameInformation, buf, (uint32_t)w.off);
+	if (!q)
+		return -ENOMEM;
+	rc = open_do_close(c, from, &a, q);
+	req_put(q);
 	return rc;
 }
 
@@ -407,46 +567,17 @@ int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
 {
 	struct smbc_open_args a = {.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 				   .disposition = FILE_OPEN, .options = FILE_DIRECTORY_FILE};
-	struct query_info_req qi;
 	struct query_info_resp qr;
 	struct fscc_fs_full_size_info fsz;
-	struct smb_req *cr, *q, *cl;
-	struct wbuf w;
+	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILESYSTEM,
+					     FileFsFullSizeInformation, 256);
 	int rc;
 
-	cr = create_req_build(c, "", &a);
-	q = mkreq(c, SMB2_QUERY_INFO, 64);
-	cl = close_req_build(c, &related_fid, 0);
-	if (!cr || !q || !cl) {
-		req_put(cr);
-		req_put(q);
-		req_put(cl);
+	if (!q)
 		return -ENOMEM;
-	}
-	memset(&qi, 0, sizeof(qi));
-	qi.info_type = SMB2_0_INFO_FILESYSTEM;
-	qi.info_class = FileFsFullSizeInformation;
-	qi.output_buffer_length = 256;
-	qi.file_id = related_fid;
-	w = wbuf_init(req_body(q), req_body_cap(q));
-	if (query_info_req_encode(&w, &qi)) {
-		req_put(cr);
-		req_put(q);
-		req_put(cl);
-		return -EIO;
-	}
-	req_set_body_len(q, w.off);
-	q->flags = SMB2_FLAGS_RELATED_OPERATIONS;
-	cl->flags = SMB2_FLAGS_RELATED_OPERATIONS;
-	cr->chain_next = q;
-	q->chain_next = cl;
-	rc = call_chain(c, cr);
+	rc = open_do_close(c, "", &a, q);
 	if (rc)
 		goto out;
-	if (cr->status != STATUS_SUCCESS || q->status != STATUS_SUCCESS) {
-		rc = status_rc(cr->status ? cr : q);
-		goto out;
-	}
 	if (query_info_resp_decode(q->resp, q->resp_len, &qr) ||
 	    fscc_fs_full_size_decode(qr.buffer, qr.buffer_len, &fsz)) {
 		rc = -EIO;
@@ -459,8 +590,73 @@ int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
 	out->sectors_per_unit = fsz.sectors_per_allocation_unit;
 	out->bytes_per_sector = fsz.bytes_per_sector;
 	out->max_name_len = 255;
-	rc = 0;
 out:
-	put_chain(cr);
+	req_put(q);
+	return rc;
+}
+
+ssize_t smbc_write(struct smb_client *c, const struct smb_fid *fid, uint64_t off, const void *buf,
+		   size_t len)
+{
+	struct write_req wr;
+	struct write_resp resp;
+	struct smb_req *req;
+	struct wbuf w;
+	ssize_t rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return len ? -EINVAL : 0;
+	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN + len);
+	if (!req)
+		return -ENOMEM;
+	memset(&wr, 0, sizeof(wr));
+	wr.length = (uint32_t)len;
+	wr.offset = off;
+	wr.file_id.persistent = fid->persistent;
+	wr.file_id.volatile_ = fid->volatile_;
+	wr.data = buf;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (write_req_encode(&w, &wr)) {
+		req_put(req);
+		return -EIO;
+	}
+	req_set_body_len(req, w.off);
+	req->credit_charge = conn_charge_for(c->conn, len);
+	rc = call_chain(c, req);
+	if (rc)
+		goto out;
+	if (req->status != STATUS_SUCCESS) {
+		rc = status_rc(req);
+		goto out;
+	}
+	if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > len) {
+		LOG_WARN("malformed WRITE response from server");
+		rc = -EIO;
+		goto out;
+	}
+	rc = resp.count;
+out:
+	req_put(req);
+	return rc;
+}
+
+int smbc_flush(struct smb_client *c, const struct smb_fid *fid)
+{
+	struct smb2_file_id f = {fid->persistent, fid->volatile_};
+	struct smb_req *req = mkreq(c, SMB2_FLUSH, 32);
+	struct wbuf w;
+	int rc;
+	if (!req)
+		return -ENOMEM;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (flush_req_encode(&w, &f)) {
+		req_put(req);
+		return -EIO;
+	}
+	req_set_body_len(req, w.off);
+	rc = call_chain(c, req);
+	if (!rc && req->status != STATUS_SUCCESS)
+		rc = status_rc(req);
+	req_put(req);
 	return rc;
 }

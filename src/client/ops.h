@@ -72,4 +72,29 @@ int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, voi
 
 int smbc_statfs(struct smb_client *c, struct smb_statfs *out);
 
+/* Write len bytes at off (len <= c->max_write). Returns bytes written. */
+ssize_t smbc_write(struct smb_client *c, const struct smb_fid *fid, uint64_t off, const void *buf,
+		   size_t len);
+
+/* SMB2 FLUSH: the server commits the file's data to stable storage. */
+int smbc_flush(struct smb_client *c, const struct smb_fid *fid);
+
+/* Create a directory and return its attributes: one compound. */
+int smbc_mkdir(struct smb_client *c, const char *path, struct smb_stat *st);
+
+/* Delete a file or an empty directory (-ENOTEMPTY otherwise): one compound. */
+int smbc_delete(struct smb_client *c, const char *path, int is_dir);
+
+/* Rename from -> to (share-relative); replace an existing target if asked. One compound. */
+int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace);
+
+/* SET_INFO of a file information class, by path (one compound) or by open handle. */
+int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, uint8_t cls,
+		       const uint8_t *buf, uint32_t len);
+int smbc_set_info_fid(struct smb_client *c, const struct smb_fid *fid, uint8_t cls,
+		      const uint8_t *buf, uint32_t len);
+
+/* FileAllInformation of an open handle. */
+int smbc_query_fid(struct smb_client *c, const struct smb_fid *fid, struct smb_stat *st);
+
 #endif

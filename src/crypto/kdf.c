@@ -17,7 +17,6 @@
 #include "crypto/kdf.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -211,7 +210,7 @@ int smb3_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t *session_k
 	case SMB2_DIALECT_0302:
 		/* 3.0.x has no cipher negotiation; it always uses AES-128-CCM. */
 		rc = (cipher == 0 || cipher == SMB2_ENCRYPTION_AES128_CCM) ? derive_30(sk, out)
-									    : -EINVAL;
+									   : -EINVAL;
 		break;
 	case SMB2_DIALECT_0311:
 		if (!preauth) {

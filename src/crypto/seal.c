@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -136,9 +137,9 @@ static int aead_init(EVP_CIPHER_CTX *ctx, int enc, uint16_t cipher, const EVP_CI
 	return 0;
 }
 
-int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce,
-		   const uint8_t *aad, size_t aad_len, const struct iovec *plain, int iovcnt,
-		   uint8_t *out, uint8_t tag[16])
+int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, const struct iovec *plain, int iovcnt, uint8_t *out,
+		   uint8_t tag[16])
 {
 	const EVP_CIPHER *c = cipher_get(cipher);
 	EVP_CIPHER_CTX *ctx;
@@ -191,9 +192,8 @@ out:
 	return rc;
 }
 
-int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce,
-		   const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
-		   const uint8_t tag[16])
+int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[16])
 {
 	const EVP_CIPHER *c = cipher_get(cipher);
 	uint8_t want[SMB3_AEAD_TAG_SIZE];
@@ -239,9 +239,9 @@ out:
 	return rc;
 }
 
-int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id,
-		 const uint8_t nonce[16], const struct iovec *plain, int iovcnt, uint8_t *out,
-		 size_t out_cap, size_t *out_len)
+int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id, const uint8_t nonce[16],
+		 const struct iovec *plain, int iovcnt, uint8_t *out, size_t out_cap,
+		 size_t *out_len)
 {
 	uint8_t hdr[SMB2_TRANSFORM_HDR_SIZE] = {0};
 	size_t nlen = smb3_cipher_nonce_len(cipher);
@@ -315,30 +315,46 @@ int smb3_transform_session_id(const uint8_t *frame, size_t len, uint64_t *sessio
 	return 0;
 }
 
+/*
+ * Nonces come from one process-wide 64-bit counter with a random starting
+ * point (top bit clear) and a random salt, both drawn once. Every call takes
+ * a distinct counter value, so nonces never repeat within the process for any
+ * key, across threads and channels alike, and no caller state can be
+ * forgotten or left uninitialised.
+ */
+static struct {
+	pthread_once_t once;
+	int ok;
+	uint8_t salt[4];
+} nonce_src = {PTHREAD_ONCE_INIT, 0, {0}};
+static _Atomic uint64_t nonce_ctr;
+
+static void nonce_init(void)
+{
+	uint8_t r[12];
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return;
+	/* At least 2^63 values before the counter could wrap. */
+	atomic_store(&nonce_ctr, le64_load(r) & (UINT64_MAX >> 1));
+	memcpy(nonce_src.salt, r + 8, sizeof(nonce_src.salt));
+	nonce_src.ok = 1;
+}
+
 int smb3_nonce_next(uint16_t cipher, uint8_t nonce[16])
 {
 	size_t nlen = smb3_cipher_nonce_len(cipher);
-	uint64_t ctr;
-	int fresh = 1;
+	uint64_t v;
 
 	if (!nlen || !nonce)
 		return -EINVAL;
-	for (size_t i = 0; i < nlen; i++)
-		if (nonce[i]) {
-			fresh = 0;
-			break;
-		}
-	if (fresh) {
-		if (RAND_bytes(nonce, (int)nlen) != 1)
-			return -EIO;
-		/* Top counter bit clear: at least 2^63 increments before a wrap. */
-		nonce[7] &= 0x7f;
-	} else {
-		ctr = le64_load(nonce);
-		if (ctr == UINT64_MAX)
-			return -EOVERFLOW;
-		le64_store(nonce, ctr + 1);
-	}
-	memset(nonce + nlen, 0, 16 - nlen);
+	if (pthread_once(&nonce_src.once, nonce_init) != 0 || !nonce_src.ok)
+		return -EIO;
+	v = atomic_fetch_add_explicit(&nonce_ctr, 1, memory_order_relaxed);
+	if (v == UINT64_MAX)
+		return -EOVERFLOW; /* unreachable in practice: 2^63 messages */
+	memset(nonce, 0, 16);
+	le64_store(nonce, v);
+	memcpy(nonce + 8, nonce_src.salt, nlen - 8);
 	return 0;
 }

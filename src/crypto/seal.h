@@ -14,8 +14,8 @@
  * The AEAD's additional data is the 32 bytes from Nonce to the end.
  *
  * cipher is SMB2_ENCRYPTION_AES128_CCM/_GCM (16-byte key) or AES256_CCM/_GCM
- * (32-byte key). All functions are thread-safe and stateless except for the
- * caller-held nonce state of smb3_nonce_next(). Return values are 0 or a
+ * (32-byte key). All functions are thread-safe; only smb3_nonce_next()
+ * keeps state (one process-wide counter). Return values are 0 or a
  * negative errno: -EINVAL for bad arguments or an unknown cipher, -EMSGSIZE
  * when the output does not fit, -EBADMSG for any malformed or unauthentic
  * received frame, -ENOMEM/-EIO when OpenSSL fails.
@@ -60,9 +60,9 @@ size_t smb3_cipher_nonce_len(uint16_t cipher);
  * In-place use is allowed: one iovec whose base is exactly
  * out + SMB2_TRANSFORM_HDR_SIZE; any other overlap with out is undefined.
  */
-int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id,
-		 const uint8_t nonce[16], const struct iovec *plain, int iovcnt, uint8_t *out,
-		 size_t out_cap, size_t *out_len);
+int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id, const uint8_t nonce[16],
+		 const struct iovec *plain, int iovcnt, uint8_t *out, size_t out_cap,
+		 size_t *out_len);
 
 /*
  * Open a received sealed frame[0..len) in place. Checks the ProtocolId,
@@ -85,15 +85,13 @@ int smb3_decrypt(uint16_t cipher, const uint8_t *key, uint8_t *frame, size_t len
 int smb3_transform_session_id(const uint8_t *frame, size_t len, uint64_t *session_id);
 
 /*
- * Produce the next nonce for one sender and key. nonce is caller-held state:
- * zero it once (e.g. per channel), then call before every smb3_encrypt.
- * The first call fills the nonce's 11 (CCM) or 12 (GCM) bytes from
- * RAND_bytes, with the top bit of the 64-bit counter in bytes 0..7 cleared;
- * later calls increment that little-endian counter and keep the random tail.
- * Channels of one session share its key; their random starting points and
- * tails keep their sequences apart. Returns -EOVERFLOW if the counter would
- * wrap (after 2^63 messages), -EIO if the RNG fails. Not thread-safe per
- * state.
+ * Write a fresh nonce for smb3_encrypt to nonce[0..16): a process-wide
+ * 64-bit counter (little-endian, bytes 0..7, random start) followed by a
+ * random per-process salt, 11 (CCM) or 12 (GCM) bytes in all, the rest zero.
+ * The input contents are ignored, so an uninitialised buffer is fine. Each
+ * call returns a nonce never returned before in this process, whatever the
+ * key, thread or channel. Thread-safe. Returns -EINVAL for an unknown cipher,
+ * -EIO if the RNG fails on first use.
  */
 int smb3_nonce_next(uint16_t cipher, uint8_t nonce[16]);
 
@@ -105,11 +103,10 @@ int smb3_nonce_next(uint16_t cipher, uint8_t nonce[16]);
  * the tag; open decrypts buf[0..len) in place and returns -EBADMSG, with
  * buf wiped, when the tag does not verify. len must be 1..INT32_MAX.
  */
-int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce,
-		   const uint8_t *aad, size_t aad_len, const struct iovec *plain, int iovcnt,
-		   uint8_t *out, uint8_t tag[16]);
-int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce,
-		   const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
-		   const uint8_t tag[16]);
+int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, const struct iovec *plain, int iovcnt, uint8_t *out,
+		   uint8_t tag[16]);
+int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[16]);
 
 #endif

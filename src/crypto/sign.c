@@ -101,8 +101,7 @@ out:
 	return rc;
 }
 
-static int hmac_sha256_iov(const uint8_t *key, const struct iovec *iov, int iovcnt,
-			   uint8_t out[16])
+static int hmac_sha256_iov(const uint8_t *key, const struct iovec *iov, int iovcnt, uint8_t out[16])
 {
 	OSSL_PARAM params[2];
 
@@ -125,8 +124,8 @@ int smb2_cmac_iov(const uint8_t key[16], const struct iovec *iov, int iovcnt, ui
 		rc = algs_ready();
 	if (rc)
 		return rc;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC",
-						     0);
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0);
 	params[1] = OSSL_PARAM_construct_end();
 	return mac_iov(algs.cmac, params, key, iov, iovcnt, mac);
 }

@@ -10,11 +10,16 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <linux/fs.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "wire/fscc.h"
 #include "wire/smb2.h"
+#include "wire/time.h"
 
 #define PATH_CAP 4096
 
@@ -31,6 +36,7 @@ struct dir_handle {
 
 struct smbfs_file {
 	struct smb_fid fid;
+	int append; /* O_APPEND: every write goes to the end of file */
 };
 
 static struct smbfs *fs_of(fuse_req_t req)
@@ -377,6 +383,16 @@ static uint32_t access_for(int flags)
 	return a;
 }
 
+/*
+ * O_APPEND: Samba rejects the "offset -1 means end of file" form of WRITE, so
+ * an append asks the server for the end of file and writes there, under a
+ * lock striped by inode so that appenders on this mount never interleave.
+ */
+#define APPEND_LOCKS 64
+static pthread_mutex_t append_locks[APPEND_LOCKS] = {
+	[0 ... APPEND_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
+};
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -406,6 +422,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	fh->append = !!(fi->flags & O_APPEND);
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
 	fi->keep_cache = 0;
@@ -461,6 +478,303 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	size_t chunk = fs->p.wsize, done = 0;
+
+	if (fs->client->max_write && chunk > fs->client->max_write)
+		chunk = fs->client->max_write;
+	pthread_mutex_t *alock = NULL;
+	ssize_t w = 0;
+
+	if (fh->append) {
+		struct smb_stat st;
+		int rc;
+		alock = &append_locks[ino % APPEND_LOCKS];
+		pthread_mutex_lock(alock);
+		rc = smbc_query_fid(fs->client, &fh->fid, &st);
+		if (rc) {
+			pthread_mutex_unlock(alock);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		off = (off_t)st.size;
+	}
+	while (done < size) {
+		size_t n = size - done < chunk ? size - done : chunk;
+		w = smbc_write(fs->client, &fh->fid, (uint64_t)off + done, buf + done, n);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (alock)
+		pthread_mutex_unlock(alock);
+	if (!done && w <= 0) {
+		fuse_reply_err(req, w < 0 ? (int)-w : EIO);
+		return;
+	}
+	fuse_reply_write(req, done);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* Writes are sent synchronously; nothing is buffered here yet. */
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc;
+	(void)ino;
+	(void)datasync;
+	rc = smbc_flush(fs->client, &fh->fid);
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+static void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
+			    const struct smb_stat *st, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
+	if (!ino) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fill_entry(fs, ino, st, &e);
+	if (fi) {
+		if (fuse_reply_create(req, &e, fi) == -ENOENT)
+			itab_forget(fs->itab, ino, 1);
+	} else if (fuse_reply_entry(req, &e) == -ENOENT) {
+		itab_forget(fs->itab, ino, 1);
+	}
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbc_open_args a;
+	struct smbfs_file *fh;
+	struct smb_stat st;
+	char path[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!valid_name(name)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.access = access_for(fi->flags) | FILE_READ_ATTRIBUTES;
+	a.disposition = (fi->flags & O_EXCL) ? FILE_CREATE
+			: (fi->flags & O_TRUNC) ? FILE_OVERWRITE_IF
+						: FILE_OPEN_IF;
+	a.options = FILE_NON_DIRECTORY_FILE;
+	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
+				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_open(fs->client, path, &a, &fh->fid, NULL, NULL);
+	if (!rc) {
+		rc = smbc_query_fid(fs->client, &fh->fid, &st);
+		if (rc)
+			smbc_close(fs->client, &fh->fid);
+	}
+	if (rc) {
+		free(fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fh->append = !!(fi->flags & O_APPEND);
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = fs->p.direct_io;
+	reply_new_entry(req, fs, parent, name, &st, fi);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smb_stat st;
+	char path[PATH_CAP];
+	int rc;
+
+	(void)mode;
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!valid_name(name)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_mkdir(fs->client, path, &st);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_new_entry(req, fs, parent, name, &st, NULL);
+}
+
+static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int is_dir)
+{
+	struct smbfs *fs = fs_of(req);
+	char path[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_delete(fs->client, path, is_dir);
+	if (!rc)
+		itab_unlink(fs->itab, parent, name);
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, 0);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, 1);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct smbfs *fs = fs_of(req);
+	char from[PATH_CAP], to[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE/WHITEOUT: SMB cannot */
+		return;
+	}
+	if (!valid_name(newname)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = ino_path(fs, parent, name, from, sizeof(from));
+	if (!rc)
+		rc = ino_path(fs, newparent, newname, to, sizeof(to));
+	if (!rc)
+		rc = smbc_rename(fs->client, from, to, !(flags & RENAME_NOREPLACE));
+	if (!rc)
+		rc = itab_rename(fs->itab, parent, name, newparent, newname);
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+static uint64_t setattr_time(const struct timespec *ts, int now)
+{
+	struct timespec t;
+	if (now)
+		clock_gettime(CLOCK_REALTIME, &t);
+	else
+		t = *ts;
+	return timespec_to_filetime(&t);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = fi ? (struct smbfs_file *)(uintptr_t)fi->fh : NULL;
+	struct smb_stat st;
+	struct stat out;
+	char path[PATH_CAP];
+	uint8_t buf[64];
+	struct wbuf w;
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (rc)
+		goto out;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		w = wbuf_init(buf, sizeof(buf));
+		if (fscc_u64_encode(&w, (uint64_t)attr->st_size)) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fh ? smbc_set_info_fid(fs->client, &fh->fid, FileEndOfFileInformation, buf,
+					    (uint32_t)w.off)
+			: smbc_set_info_path(fs->client, path, FILE_WRITE_DATA,
+					     FileEndOfFileInformation, buf, (uint32_t)w.off);
+		if (rc)
+			goto out;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MODE)) {
+		struct fscc_basic_info bi;
+		memset(&bi, 0, sizeof(bi));
+		if (to_set & FUSE_SET_ATTR_ATIME)
+			bi.last_access =
+				setattr_time(&attr->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
+		if (to_set & FUSE_SET_ATTR_MTIME)
+			bi.last_write =
+				setattr_time(&attr->st_mtim, to_set & FUSE_SET_ATTR_MTIME_NOW);
+		if (to_set & FUSE_SET_ATTR_MODE) {
+			/* Only the write bits mean something: they map to READONLY. */
+			rc = smbc_stat(fs->client, path, &st);
+			if (rc)
+				goto out;
+			bi.attributes = st.attrs & ~(uint32_t)FILE_ATTRIBUTE_READONLY;
+			if (!(attr->st_mode & 0222))
+				bi.attributes |= FILE_ATTRIBUTE_READONLY;
+			if (!bi.attributes)
+				bi.attributes = FILE_ATTRIBUTE_NORMAL;
+		}
+		w = wbuf_init(buf, sizeof(buf));
+		if (fscc_basic_encode(&w, &bi)) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fh ? smbc_set_info_fid(fs->client, &fh->fid, FileBasicInformation, buf,
+					    (uint32_t)w.off)
+			: smbc_set_info_path(fs->client, path, FILE_WRITE_ATTRIBUTES,
+					     FileBasicInformation, buf, (uint32_t)w.off);
+		if (rc)
+			goto out;
+	}
+	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
+	rc = smbc_stat(fs->client, path, &st);
+out:
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+}
+
 const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
@@ -476,4 +790,13 @@ const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.open = op_open,
 	.read = op_read,
 	.release = op_release,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.create = op_create,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.setattr = op_setattr,
 };

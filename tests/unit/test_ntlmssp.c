@@ -68,6 +68,36 @@ static const char ti_4243_hex[] =
 	"02000c0044006f006d00610069006e0001000c00530065007200760065007200"
 	"00000000";
 
+/*
+ * A real exchange with Samba 4.17.12 smbd (standalone, SMB 2.1, 127.0.0.1),
+ * user "root", domain "TESTGRP", password "Passw0rd", workstation "CLIENT1",
+ * with ntlmssp_set_test_params(0xaa x 8, 0, 0x55 x 16). smbd answered
+ * STATUS_SUCCESS, checked the MIC (flipping one MIC bit gave
+ * STATUS_INVALID_PARAMETER) and the mechListMIC (a flipped bit gave
+ * STATUS_ACCESS_DENIED), and signed its response with this session key.
+ */
+static const char samba_challenge_hex[] =
+	"4e544c4d53535000020000000e000e003800000035828ae20351c4165b700f94"
+	"00000000000000004000400046000000060100000000000f53004d0042005400"
+	"45005300540002000e0053004d004200540045005300540001000e0053004d00"
+	"42005400450053005400040000000300040076006d0007000800569fea528f7c"
+	"dd0100000000";
+static const char samba_authenticate_hex[] =
+	"4e544c4d5353500003000000180018007c0000008c008c00940000000e000e00"
+	"5800000008000800660000000e000e006e0000001000100020010000358208e2"
+	"0601b01d0000000fb7bb9e45091677c4614b0d85935f22415400450053005400"
+	"47005200500072006f006f00740043004c00490045004e005400310000000000"
+	"00000000000000000000000000000000000000006245c89b2ed1efe4eb16abf5"
+	"78c14e320101000000000000569fea528f7cdd01aaaaaaaaaaaaaaaa00000000"
+	"02000e0053004d004200540045005300540001000e0053004d00420054004500"
+	"53005400040000000300040076006d0007000800569fea528f7cdd0106000400"
+	"020000000a001000000000000000000000000000000000000000000000000000"
+	"e800a9b457509bb55f8c196d47163252";
+static const char samba_client_mechlistmic_hex[] =
+	"0100000022a3984fefbb9c3200000000";
+static const char samba_server_mechlistmic_hex[] =
+	"010000007dd6da05648a73ae00000000";
+
 static size_t chal_4243(uint8_t *out, size_t cap)
 {
 	return unhex(chal_4243_hex, out, cap);
@@ -320,14 +350,23 @@ START_TEST(test_gss_wrapex_4244)
 	rc4_free(h);
 
 	/* 56-bit and 40-bit sealing keys use 7 and 5 bytes of the session key (3.4.5.3) */
-	uint8_t k56[16], k40[16], other[16];
-	memcpy(other, random_session_key, 16);
-	other[10] ^= 0xff;
-	ck_assert_int_eq(ntlmssp_seal_key(random_session_key, NTLMSSP_NEGOTIATE_56, false, k56), 0);
-	ck_assert_int_eq(ntlmssp_seal_key(other, NTLMSSP_NEGOTIATE_56, false, seal), 0);
-	ck_assert_mem_eq(k56, seal, 16);
-	ck_assert_int_eq(ntlmssp_seal_key(random_session_key, 0, false, k40), 0);
-	ck_assert_mem_ne(k40, k56, 16);
+	static const struct {
+		uint32_t flags;
+		size_t used;
+	} strengths[] = {{NTLMSSP_NEGOTIATE_128, 16}, {NTLMSSP_NEGOTIATE_56, 7}, {0, 5}};
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t k[16], k2[16], other[16];
+		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, strengths[i].flags, true, k), 0);
+		for (size_t b = 0; b < 16; b++) {
+			memcpy(other, random_session_key, 16);
+			other[b] ^= 0xff;
+			ck_assert_int_eq(ntlmssp_seal_key(other, strengths[i].flags, true, k2), 0);
+			if (b < strengths[i].used)
+				ck_assert_mem_ne(k, k2, 16);
+			else
+				ck_assert_mem_eq(k, k2, 16);
+		}
+	}
 }
 END_TEST
 
@@ -578,10 +617,22 @@ START_TEST(test_sign_verify)
 		want[4 + i] = checksum[i] ^ pt[i] ^ sealed[i];
 	ck_assert_int_eq(ntlmssp_sign_mic(ctx, pt, sizeof(pt), sig), 0);
 	ck_assert_mem_eq(sig, want, 16);
-	/* next call: SeqNum 1, keystream continues */
+	/* next call: SeqNum 1 in the HMAC and the field, RC4 keystream continues */
 	ck_assert_int_eq(ntlmssp_sign_mic(ctx, pt, sizeof(pt), sig2), 0);
-	ck_assert_uint_eq(le32_load(sig2 + 12), 1);
-	ck_assert_mem_ne(sig2 + 4, sig + 4, 8);
+	{
+		uint8_t csign[16], cseal[16], d[16], seq1[4] = {1, 0, 0, 0}, skip[8], w2[16] = {1};
+		struct rc4_state *ch = NULL;
+		struct md_iov v[2] = {{seq1, 4}, {pt, sizeof(pt)}};
+		ck_assert_int_eq(ntlmssp_sign_key(random_session_key, false, csign), 0);
+		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, 0xe2088231u, false, cseal), 0);
+		ck_assert_int_eq(rc4_new(cseal, 16, &ch), 0);
+		ck_assert_int_eq(rc4_update(ch, sig + 4, skip, 8), 0);
+		ck_assert_int_eq(hmac_md5_vec(csign, 16, v, 2, d), 0);
+		ck_assert_int_eq(rc4_update(ch, d, w2 + 4, 8), 0);
+		w2[12] = 1;
+		rc4_free(ch);
+		ck_assert_mem_eq(sig2, w2, 16);
+	}
 
 	/* Server signature built independently from the 3.4.5 keys. */
 	uint8_t ssign[16], sseal[16], digest[16], seq[4] = {0}, ssig[16] = {1, 0, 0, 0};
@@ -742,7 +793,7 @@ START_TEST(test_challenge_bad_fields)
 	/* TargetNameFields at 12 (len 12, off 56), TargetInfoFields at 40 (len 36, off 68) */
 	static const uint32_t bad_off[] = {0, 1, 8, 40, 48, 55, 69, 70, 72, 100, 101, 0x8000,
 					   0xffff, 0x10000, 0x7fffffff, 0xfffffff0u, 0xffffffffu};
-	static const uint16_t bad_name_len[] = {45, 46, 47, 48, 100, 0x7fff, 0xffff, 11};
+	static const uint16_t bad_name_len[] = {45, 47, 49, 50, 100, 0x7fff, 0xffff, 11};
 	static const uint16_t bad_info_len[] = {1, 2, 3, 4, 8, 16, 20, 30, 32, 34, 35, 37, 38,
 						40, 44, 0x7fff, 0xffff};
 
@@ -870,6 +921,51 @@ START_TEST(test_challenge_byte_flips)
 }
 END_TEST
 
+/* The recorded Samba 4.17 exchange is reproduced byte for byte. */
+START_TEST(test_samba_transcript)
+{
+	uint8_t chal[512], want[1024], cmic[16], smic[16], sig[16], *neg = NULL, *auth = NULL;
+	size_t chal_len = unhex(samba_challenge_hex, chal, sizeof(chal));
+	size_t want_len = unhex(samba_authenticate_hex, want, sizeof(want));
+	size_t neg_len, auth_len;
+	/* DER MechTypeList { NTLMSSP }: what the mechListMIC covers */
+	HEX(mechtypes, "300c060a2b06010401823702020a");
+	struct ntlmssp_ctx *ctx = ntlmssp_new("root", "TESTGRP", "Passw0rd", "CLIENT1");
+
+	ck_assert_uint_eq(unhex(samba_client_mechlistmic_hex, cmic, 16), 16);
+	ck_assert_uint_eq(unhex(samba_server_mechlistmic_hex, smic, 16), 16);
+	ck_assert_ptr_nonnull(ctx);
+	ntlmssp_set_test_params(ctx, client_challenge, 0, random_session_key);
+	ck_assert_int_eq(ntlmssp_negotiate(ctx, &neg, &neg_len), 0);
+	ck_assert_int_eq(ntlmssp_authenticate(ctx, chal, chal_len, &auth, &auth_len), 0);
+	ck_assert(ntlmssp_mic_present(ctx)); /* Samba sends MsvAvTimestamp */
+	ck_assert_uint_eq(auth_len, want_len);
+	ck_assert_mem_eq(auth, want, want_len);
+	ck_assert_int_eq(ntlmssp_sign_mic(ctx, mechtypes, sizeof(mechtypes), sig), 0);
+	ck_assert_mem_eq(sig, cmic, 16);
+	ck_assert_int_eq(ntlmssp_verify_mic(ctx, mechtypes, sizeof(mechtypes), smic, 16), 0);
+	free(neg);
+	free(auth);
+	ntlmssp_free(ctx);
+
+	/* Hostile variants of a real-world challenge: truncations and byte flips. */
+	for (size_t n = 0; n < chal_len; n++) {
+		uint8_t *p = malloc(n ? n : 1);
+		memcpy(p, chal, n);
+		ck_assert_msg(try_auth(p, n) == -EBADMSG, "samba challenge cut to %zu", n);
+		free(p);
+	}
+	for (size_t i = 0; i < chal_len; i++) {
+		uint8_t *p = malloc(chal_len);
+		memcpy(p, chal, chal_len);
+		p[i] ^= 0xff;
+		int rc = try_auth(p, chal_len);
+		ck_assert(rc == 0 || rc == -EBADMSG || rc == -ENOTSUP);
+		free(p);
+	}
+}
+END_TEST
+
 /* Without the legacy provider MD4/RC4 fail with -ENOTSUP (runs in a forked child). */
 START_TEST(test_no_legacy_provider)
 {
@@ -901,6 +997,7 @@ static Suite *ntlmssp_suite(bool forking)
 	tcase_add_test(tc, test_mic_tracks_challenge);
 	tcase_add_test(tc, test_server_timestamp_and_spn);
 	tcase_add_test(tc, test_sign_verify);
+	tcase_add_test(tc, test_samba_transcript);
 	tcase_add_test(tc, test_no_ess_no_keyexch);
 	tcase_add_test(tc, test_anonymous);
 	tcase_add_test(tc, test_bad_arguments);
