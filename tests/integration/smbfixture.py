@@ -58,7 +58,14 @@ class SambaStartError(Exception):
 
 
 def find_tool(name):
-    """Path of a Samba tool, also looking in sbin directories not in PATH."""
+    """Path of a Samba tool, also looking in sbin directories not in PATH.
+
+    $SMBFIXTURE_SMBD, $SMBFIXTURE_PDBEDIT, ... override the lookup (e.g. to
+    test against another Samba build; an empty or missing path means absent).
+    """
+    override = os.environ.get('SMBFIXTURE_' + name.upper().replace('-', '_'))
+    if override is not None:
+        return override if override and os.access(override, os.X_OK) else None
     path = os.environ.get('PATH', os.defpath) + os.pathsep + os.pathsep.join(_SBIN)
     return shutil.which(name, path=path)
 
