@@ -28,7 +28,7 @@
 
 struct md_global {
 	int rc_default; /* 0, or -errno when MD5/HMAC are unusable */
-	int rc_legacy;  /* 0, or -errno when MD4/RC4 are unusable */
+	int rc_legacy;	/* 0, or -errno when MD4/RC4 are unusable */
 	OSSL_LIB_CTX *libctx;
 	EVP_MD *md4;
 	EVP_MD *md5;

@@ -660,8 +660,7 @@ static int chal_parse(const uint8_t *m, size_t len, struct challenge *c)
 		return rc;
 	if ((c->flags & NTLMSSP_NEGOTIATE_UNICODE) && (name_len & 1))
 		return -EBADMSG;
-	rc = chal_field(m, len, CHAL_TARGET_INFO_FIELDS, hdr, &c->target_info,
-			&c->target_info_len);
+	rc = chal_field(m, len, CHAL_TARGET_INFO_FIELDS, hdr, &c->target_info, &c->target_info_len);
 	if (rc)
 		return rc;
 	return av_scan(c->target_info, c->target_info_len, c);
@@ -836,7 +835,9 @@ int ntlmssp_authenticate(struct ntlmssp_ctx *ctx, const uint8_t *challenge, size
 			rc = -EIO;
 			goto out;
 		}
-		ts = c.has_timestamp ? c.timestamp : ctx->test ? ctx->test_timestamp : filetime_now();
+		ts = c.has_timestamp ? c.timestamp
+		     : ctx->test     ? ctx->test_timestamp
+				     : filetime_now();
 		rc = ntlmssp_ntlmv2_response(ctx->response_key_nt, c.server_challenge, cc, ts, av,
 					     av_len, nt, nt_cap, &nt_len, lm, base_key);
 		if (rc)
@@ -917,7 +918,8 @@ out:
 /* ---- Signatures (MS-NLMP 3.4.4.2) ----------------------------------------------------- */
 
 static int make_signature(const uint8_t sign_key[16], struct rc4_state *seal, bool key_exch,
-			  uint32_t seq, const uint8_t *msg, size_t len, uint8_t sig[NTLMSSP_SIG_LEN])
+			  uint32_t seq, const uint8_t *msg, size_t len,
+			  uint8_t sig[NTLMSSP_SIG_LEN])
 {
 	uint8_t seqle[4], digest[16];
 	struct md_iov iov[2] = {{seqle, 4}, {msg, len}};
@@ -956,16 +958,17 @@ int ntlmssp_sign_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,
 
 	if (rc)
 		return rc;
-	rc = make_signature(ctx->client_sign_key, ctx->client_seal,
-			    ctx->flags & NTLMSSP_NEGOTIATE_KEY_EXCH, ctx->client_seq, msg, len, out);
+	rc =
+	    make_signature(ctx->client_sign_key, ctx->client_seal,
+			   ctx->flags & NTLMSSP_NEGOTIATE_KEY_EXCH, ctx->client_seq, msg, len, out);
 	if (rc)
 		return rc;
 	ctx->client_seq++;
 	return 0;
 }
 
-int ntlmssp_verify_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,
-		       const uint8_t *sig, size_t sig_len)
+int ntlmssp_verify_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len, const uint8_t *sig,
+		       size_t sig_len)
 {
 	uint8_t want[NTLMSSP_SIG_LEN];
 	int rc = signing_ready(ctx);

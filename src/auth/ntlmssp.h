@@ -34,28 +34,28 @@
  * NegotiateFlags, MS-NLMP 2.2.2.5. Macros rather than an enum because bit 31
  * does not fit an int enumerator.
  */
-#define NTLMSSP_NEGOTIATE_UNICODE                    0x00000001U
-#define NTLMSSP_NEGOTIATE_OEM                        0x00000002U
-#define NTLMSSP_REQUEST_TARGET                       0x00000004U
-#define NTLMSSP_NEGOTIATE_SIGN                       0x00000010U
-#define NTLMSSP_NEGOTIATE_SEAL                       0x00000020U
-#define NTLMSSP_NEGOTIATE_DATAGRAM                   0x00000040U
-#define NTLMSSP_NEGOTIATE_LM_KEY                     0x00000080U
-#define NTLMSSP_NEGOTIATE_NTLM                       0x00000200U
-#define NTLMSSP_ANONYMOUS                            0x00000800U
-#define NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED        0x00001000U
-#define NTLMSSP_NEGOTIATE_OEM_WORKSTATION_SUPPLIED   0x00002000U
-#define NTLMSSP_NEGOTIATE_ALWAYS_SIGN                0x00008000U
-#define NTLMSSP_TARGET_TYPE_DOMAIN                   0x00010000U
-#define NTLMSSP_TARGET_TYPE_SERVER                   0x00020000U
-#define NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY   0x00080000U
-#define NTLMSSP_NEGOTIATE_IDENTIFY                   0x00100000U
-#define NTLMSSP_REQUEST_NON_NT_SESSION_KEY           0x00400000U
-#define NTLMSSP_NEGOTIATE_TARGET_INFO                0x00800000U
-#define NTLMSSP_NEGOTIATE_VERSION                    0x02000000U
-#define NTLMSSP_NEGOTIATE_128                        0x20000000U
-#define NTLMSSP_NEGOTIATE_KEY_EXCH                   0x40000000U
-#define NTLMSSP_NEGOTIATE_56                         0x80000000U
+#define NTLMSSP_NEGOTIATE_UNICODE 0x00000001U
+#define NTLMSSP_NEGOTIATE_OEM 0x00000002U
+#define NTLMSSP_REQUEST_TARGET 0x00000004U
+#define NTLMSSP_NEGOTIATE_SIGN 0x00000010U
+#define NTLMSSP_NEGOTIATE_SEAL 0x00000020U
+#define NTLMSSP_NEGOTIATE_DATAGRAM 0x00000040U
+#define NTLMSSP_NEGOTIATE_LM_KEY 0x00000080U
+#define NTLMSSP_NEGOTIATE_NTLM 0x00000200U
+#define NTLMSSP_ANONYMOUS 0x00000800U
+#define NTLMSSP_NEGOTIATE_OEM_DOMAIN_SUPPLIED 0x00001000U
+#define NTLMSSP_NEGOTIATE_OEM_WORKSTATION_SUPPLIED 0x00002000U
+#define NTLMSSP_NEGOTIATE_ALWAYS_SIGN 0x00008000U
+#define NTLMSSP_TARGET_TYPE_DOMAIN 0x00010000U
+#define NTLMSSP_TARGET_TYPE_SERVER 0x00020000U
+#define NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY 0x00080000U
+#define NTLMSSP_NEGOTIATE_IDENTIFY 0x00100000U
+#define NTLMSSP_REQUEST_NON_NT_SESSION_KEY 0x00400000U
+#define NTLMSSP_NEGOTIATE_TARGET_INFO 0x00800000U
+#define NTLMSSP_NEGOTIATE_VERSION 0x02000000U
+#define NTLMSSP_NEGOTIATE_128 0x20000000U
+#define NTLMSSP_NEGOTIATE_KEY_EXCH 0x40000000U
+#define NTLMSSP_NEGOTIATE_56 0x80000000U
 
 /* The flags our NEGOTIATE_MESSAGE asks for. */
 #define NTLMSSP_CLIENT_FLAGS                                                                       \
@@ -141,8 +141,8 @@ int ntlmssp_sign_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,
  * Returns 0 on a match, -EBADMSG if sig_len != 16 or the version is not 1,
  * -EACCES on a mismatch (constant-time compare).
  */
-int ntlmssp_verify_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len,
-		       const uint8_t *sig, size_t sig_len);
+int ntlmssp_verify_mic(struct ntlmssp_ctx *ctx, const uint8_t *msg, size_t len, const uint8_t *sig,
+		       size_t sig_len);
 
 /*
  * Test hook: make the next ntlmssp_authenticate() deterministic. Uses this

@@ -46,11 +46,17 @@ struct mech_oid {
 };
 
 static const struct mech_oid mech_oids[] = {
-	{SPNEGO_MECH_NTLMSSP, 12, {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}},
-	{SPNEGO_MECH_KRB5, 11, {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}},
-	{SPNEGO_MECH_MSKRB5, 11, {0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02}},
-	{SPNEGO_MECH_KRB5_U2U, 12, {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03}},
-	{SPNEGO_MECH_NEGOEX, 12, {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1e}},
+    {SPNEGO_MECH_NTLMSSP,
+     12,
+     {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}},
+    {SPNEGO_MECH_KRB5, 11, {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}},
+    {SPNEGO_MECH_MSKRB5, 11, {0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02}},
+    {SPNEGO_MECH_KRB5_U2U,
+     12,
+     {0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03}},
+    {SPNEGO_MECH_NEGOEX,
+     12,
+     {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1e}},
 };
 
 /* 1.3.6.1.5.5.2, RFC 4178 3.1 */
@@ -121,8 +127,7 @@ static size_t put_mechtypes(uint8_t *p, const enum spnego_mech *mechs, size_t n,
 	return off;
 }
 
-int spnego_mechtypes_der(const enum spnego_mech *mechs, size_t n, uint8_t **out,
-			 size_t *out_len)
+int spnego_mechtypes_der(const enum spnego_mech *mechs, size_t n, uint8_t **out, size_t *out_len)
 {
 	size_t content, total;
 	uint8_t *p;
@@ -176,9 +181,9 @@ int spnego_init_token(const enum spnego_mech *mechs, size_t n, const uint8_t *me
 	off = der_put_hdr(p, DER_APPLICATION_0, inner);
 	memcpy(p + off, spnego_oid, sizeof(spnego_oid));
 	off += sizeof(spnego_oid);
-	off += der_put_hdr(p + off, DER_CTX_0, seq);	     /* negTokenInit [0] */
+	off += der_put_hdr(p + off, DER_CTX_0, seq);	    /* negTokenInit [0] */
 	off += der_put_hdr(p + off, DER_SEQUENCE, a0 + a2); /* NegTokenInit */
-	off += der_put_hdr(p + off, DER_CTX_0, mt);	     /* mechTypes [0] */
+	off += der_put_hdr(p + off, DER_CTX_0, mt);	    /* mechTypes [0] */
 	off += put_mechtypes(p + off, mechs, n, mt_content);
 	if (token_len) {
 		off += der_put_hdr(p + off, DER_CTX_2, tok); /* mechToken [2] */
@@ -217,7 +222,7 @@ int spnego_resp_token(const uint8_t *token, size_t len, const uint8_t *mic, size
 	if (!p)
 		return -ENOMEM;
 
-	off = der_put_hdr(p, DER_CTX_1, seq);		   /* negTokenResp [1] */
+	off = der_put_hdr(p, DER_CTX_1, seq);		    /* negTokenResp [1] */
 	off += der_put_hdr(p + off, DER_SEQUENCE, a2 + a3); /* NegTokenResp */
 	if (len) {
 		off += der_put_hdr(p + off, DER_CTX_2, tok); /* responseToken [2] */

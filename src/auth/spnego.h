@@ -72,8 +72,7 @@ struct spnego_msg {
  * order: the bytes a mechListMIC is computed over (RFC 4178 5). n >= 1.
  * Returns 0, -EINVAL (n == 0 or an unknown mech), -ENOMEM.
  */
-int spnego_mechtypes_der(const enum spnego_mech *mechs, size_t n, uint8_t **out,
-			 size_t *out_len);
+int spnego_mechtypes_der(const enum spnego_mech *mechs, size_t n, uint8_t **out, size_t *out_len);
 
 /*
  * GSS-API InitialContextToken (RFC 2743 3.1) wrapping a NegTokenInit:

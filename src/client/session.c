@@ -33,6 +33,7 @@
 #include "errmap.h"
 #include "log.h"
 #include "net/conn.h"
+#include "wire/ioctl.h"
 #include "wire/negotiate.h"
 #include "wire/session.h"
 #include "wire/tree.h"
@@ -131,11 +132,15 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 		return -EIO;
 
 	memset(&nreq, 0, sizeof(nreq));
+	memcpy(c->offered_dialects, dialects, sizeof(dialects));
+	c->offered_count = n;
 	nreq.dialects = dialects;
 	nreq.dialect_count = n;
 	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
 	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+	c->offered_security_mode = nreq.security_mode;
+	c->offered_caps = nreq.capabilities;
 	memcpy(nreq.client_guid, c->client_guid, 16);
 	nreq.preauth_salt = salt;
 	nreq.preauth_salt_len = sizeof(salt);
@@ -594,6 +599,81 @@ out:
 	return rc;
 }
 
+/*
+ * FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.2.5.14.12 / 3.3.5.15.12): for 3.0
+ * and 3.0.2, which lack preauth integrity, a signed round trip proves that
+ * nobody rewrote the NEGOTIATE exchange (a downgrade). Any mismatch drops the
+ * session.
+ */
+static int do_validate_negotiate(struct smb_client *c, char *err, size_t errlen)
+{
+	struct validate_negotiate_req vreq;
+	struct validate_negotiate_resp vresp;
+	struct ioctl_resp iresp;
+	struct smb_req *req;
+	struct wbuf w;
+	int rc;
+
+	if (c->dialect != SMB2_DIALECT_0300 && c->dialect != SMB2_DIALECT_0302)
+		return 0;
+	if (c->session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL))
+		return 0; /* no key to sign with; MS-SMB2 skips it for guests */
+	req = req_new(SMB2_IOCTL, 256);
+	if (!req)
+		return -ENOMEM;
+	memset(&vreq, 0, sizeof(vreq));
+	vreq.capabilities = c->offered_caps;
+	memcpy(vreq.guid, c->client_guid, 16);
+	vreq.security_mode = c->offered_security_mode;
+	vreq.dialects = c->offered_dialects;
+	vreq.dialect_count = c->offered_count;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	rc = ioctl_validate_negotiate_encode(&w, &vreq);
+	if (rc)
+		goto out;
+	req_set_body_len(req, w.off);
+	req->session_id = c->session_id;
+	req->tree_id = c->tree_id;
+	req->force_sign = 1;
+	rc = call(c, req);
+	if (rc) {
+		seterr(err, errlen, "validating the negotiation with %s failed: %s", c->host,
+		       strerror(-rc));
+		goto out;
+	}
+	if (!req->resp_signed_ok) {
+		seterr(err, errlen, "server %s did not sign its VALIDATE_NEGOTIATE answer: "
+				    "possible downgrade attack", c->host);
+		rc = -EACCES;
+		goto out;
+	}
+	if (req->status == STATUS_NOT_SUPPORTED || req->status == STATUS_INVALID_DEVICE_REQUEST) {
+		/* signed refusal: the server does not implement it (MS-SMB2 3.2.5.14.12) */
+		LOG_WARN("server %s does not support VALIDATE_NEGOTIATE_INFO", c->host);
+		rc = 0;
+		goto out;
+	}
+	if (req->status != STATUS_SUCCESS ||
+	    ioctl_resp_decode(req->resp, req->resp_len, &iresp) ||
+	    validate_negotiate_resp_decode(iresp.output, iresp.output_len, &vresp)) {
+		seterr(err, errlen, "server %s failed VALIDATE_NEGOTIATE_INFO (%s)", c->host,
+		       ntstatus_name(req->status));
+		rc = -EACCES;
+		goto out;
+	}
+	if (vresp.dialect != c->dialect || vresp.security_mode != c->server_security_mode ||
+	    vresp.capabilities != c->server_caps || memcmp(vresp.guid, c->server_guid, 16)) {
+		seterr(err, errlen, "the negotiation with %s was tampered with (VALIDATE_NEGOTIATE "
+				    "mismatch): refusing the session", c->host);
+		rc = -EACCES;
+		goto out;
+	}
+	rc = 0;
+out:
+	req_put(req);
+	return rc;
+}
+
 int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen)
 {
 	struct conn_opts co;
@@ -652,6 +732,9 @@ int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, 
 	if (rc)
 		goto fail;
 	rc = do_tree_connect(c, o, err, errlen);
+	if (rc)
+		goto fail;
+	rc = do_validate_negotiate(c, err, errlen);
 	if (rc)
 		goto fail;
 	OPENSSL_cleanse(&ph, sizeof(ph));

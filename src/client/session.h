@@ -56,6 +56,11 @@ struct smb_client {
 	uint8_t server_guid[16];
 	uint16_t cipher;
 	uint16_t sign_alg;
+	/* what our NEGOTIATE offered, for FSCTL_VALIDATE_NEGOTIATE_INFO (3.0, 3.0.2) */
+	uint16_t offered_dialects[5];
+	uint16_t offered_count;
+	uint16_t offered_security_mode;
+	uint32_t offered_caps;
 	/* session */
 	uint64_t session_id;
 	uint16_t session_flags;

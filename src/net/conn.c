@@ -733,8 +733,8 @@ static int handle_pdu(struct smb_conn *conn, struct rxbuf *rx, uint8_t *pdu, siz
 		LOG_WARN("conn %u: server granted too many credits", conn->id);
 		return -EBADMSG;
 	}
-	if (!decrypted && sec->signing && h->session_id == sec->session_id && h->session_id &&
-	    h->command != SMB2_SESSION_SETUP && !interim) {
+	if (!decrypted && (sec->signing || req->force_sign) && h->session_id == sec->session_id &&
+	    h->session_id && h->command != SMB2_SESSION_SETUP && !interim) {
 		if (!(h->flags & SMB2_FLAGS_SIGNED)) {
 			LOG_WARN("conn %u: mid %llu: unsigned %s response on a signed session",
 				 conn->id, (unsigned long long)h->message_id,

@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import smbfixture  # noqa: E402
-from smbfixture import SambaServer, SambaUnavailable  # noqa: E402
+from smbfixture import SambaServer, SambaStartError, SambaUnavailable  # noqa: E402
 
 SKIP_RC = 77
 DEFAULT_TIMEOUT = 120
@@ -100,10 +100,11 @@ def child_main(full, state_path):
 
 # ------------------------------------------------------------ parent side
 
-def start_servers():
-    servers = {'main': SambaServer()}
+def start_servers(servers):
+    """The shared server, and a second one for the `signed` share: signing
+    can only be made mandatory server-wide (see smbfixture)."""
+    servers['main'] = SambaServer()
     servers['signing'] = SambaServer(signing='mandatory')
-    return servers
 
 
 def empty_shares(servers):
@@ -257,12 +258,17 @@ def main():
     signal.signal(signal.SIGHUP, _interrupt)
     try:
         try:
-            servers = start_servers()
+            start_servers(servers)
         except SambaUnavailable as e:
             print('SKIP: %s' % e)
             return SKIP_RC
-        print('# smbd on 127.0.0.1:%d (signing: 127.0.0.1:%d), smbfuse=%s' % (
-            servers['main'].port, servers['signing'].port, smbfuse), flush=True)
+        except SambaStartError as e:
+            print('FAIL: the Samba fixture did not start: %s' % e)
+            counts['FAIL'] += 1
+            tests = []
+        if tests:
+            print('# smbd on 127.0.0.1:%d (signing: 127.0.0.1:%d), smbfuse=%s' % (
+                servers['main'].port, servers['signing'].port, smbfuse), flush=True)
         for full, func in tests:
             for name, s in list(servers.items()):
                 if not s.running:  # a crashed smbd must not fail every later test

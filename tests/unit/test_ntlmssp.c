@@ -58,15 +58,14 @@ static const uint8_t server_challenge[8] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 
 /* [MS-NLMP] 4.2.4.3: CHALLENGE_MESSAGE, flags 0xe28a8233, TargetName "Server",
  * TargetInfo { MsvAvNbDomainName "Domain", MsvAvNbComputerName "Server", EOL }. */
 static const char chal_4243_hex[] =
-	"4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef"
-	"00000000000000002400240044000000060070170000000f5300650072007600"
-	"6500720002000c0044006f006d00610069006e0001000c005300650072007600"
-	"6500720000000000";
+    "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef"
+    "00000000000000002400240044000000060070170000000f5300650072007600"
+    "6500720002000c0044006f006d00610069006e0001000c005300650072007600"
+    "6500720000000000";
 
 /* The TargetInfo of 4.2.4.3, as carried in the 4.2.4.2.2 NTLMv2 temp. */
-static const char ti_4243_hex[] =
-	"02000c0044006f006d00610069006e0001000c00530065007200760065007200"
-	"00000000";
+static const char ti_4243_hex[] = "02000c0044006f006d00610069006e0001000c00530065007200760065007200"
+				  "00000000";
 
 /*
  * A real exchange with Samba 4.17.12 smbd (standalone, SMB 2.1, 127.0.0.1),
@@ -77,26 +76,24 @@ static const char ti_4243_hex[] =
  * STATUS_ACCESS_DENIED), and signed its response with this session key.
  */
 static const char samba_challenge_hex[] =
-	"4e544c4d53535000020000000e000e003800000035828ae20351c4165b700f94"
-	"00000000000000004000400046000000060100000000000f53004d0042005400"
-	"45005300540002000e0053004d004200540045005300540001000e0053004d00"
-	"42005400450053005400040000000300040076006d0007000800569fea528f7c"
-	"dd0100000000";
+    "4e544c4d53535000020000000e000e003800000035828ae20351c4165b700f94"
+    "00000000000000004000400046000000060100000000000f53004d0042005400"
+    "45005300540002000e0053004d004200540045005300540001000e0053004d00"
+    "42005400450053005400040000000300040076006d0007000800569fea528f7c"
+    "dd0100000000";
 static const char samba_authenticate_hex[] =
-	"4e544c4d5353500003000000180018007c0000008c008c00940000000e000e00"
-	"5800000008000800660000000e000e006e0000001000100020010000358208e2"
-	"0601b01d0000000fb7bb9e45091677c4614b0d85935f22415400450053005400"
-	"47005200500072006f006f00740043004c00490045004e005400310000000000"
-	"00000000000000000000000000000000000000006245c89b2ed1efe4eb16abf5"
-	"78c14e320101000000000000569fea528f7cdd01aaaaaaaaaaaaaaaa00000000"
-	"02000e0053004d004200540045005300540001000e0053004d00420054004500"
-	"53005400040000000300040076006d0007000800569fea528f7cdd0106000400"
-	"020000000a001000000000000000000000000000000000000000000000000000"
-	"e800a9b457509bb55f8c196d47163252";
-static const char samba_client_mechlistmic_hex[] =
-	"0100000022a3984fefbb9c3200000000";
-static const char samba_server_mechlistmic_hex[] =
-	"010000007dd6da05648a73ae00000000";
+    "4e544c4d5353500003000000180018007c0000008c008c00940000000e000e00"
+    "5800000008000800660000000e000e006e0000001000100020010000358208e2"
+    "0601b01d0000000fb7bb9e45091677c4614b0d85935f22415400450053005400"
+    "47005200500072006f006f00740043004c00490045004e005400310000000000"
+    "00000000000000000000000000000000000000006245c89b2ed1efe4eb16abf5"
+    "78c14e320101000000000000569fea528f7cdd01aaaaaaaaaaaaaaaa00000000"
+    "02000e0053004d004200540045005300540001000e0053004d00420054004500"
+    "53005400040000000300040076006d0007000800569fea528f7cdd0106000400"
+    "020000000a001000000000000000000000000000000000000000000000000000"
+    "e800a9b457509bb55f8c196d47163252";
+static const char samba_client_mechlistmic_hex[] = "0100000022a3984fefbb9c3200000000";
+static const char samba_server_mechlistmic_hex[] = "010000007dd6da05648a73ae00000000";
 
 static size_t chal_4243(uint8_t *out, size_t cap)
 {
@@ -193,8 +190,16 @@ static const uint8_t *auth_field(const uint8_t *m, size_t len, size_t fields, si
 	return m + off;
 }
 
-enum { A_LM = 12, A_NT = 20, A_DOMAIN = 28, A_USER = 36, A_WS = 44, A_KEY = 52, A_FLAGS = 60,
-       A_MIC = 72 };
+enum {
+	A_LM = 12,
+	A_NT = 20,
+	A_DOMAIN = 28,
+	A_USER = 36,
+	A_WS = 44,
+	A_KEY = 52,
+	A_FLAGS = 60,
+	A_MIC = 72
+};
 
 /* ---- md.c ----------------------------------------------------------------------------- */
 
@@ -356,7 +361,8 @@ START_TEST(test_gss_wrapex_4244)
 	} strengths[] = {{NTLMSSP_NEGOTIATE_128, 16}, {NTLMSSP_NEGOTIATE_56, 7}, {0, 5}};
 	for (size_t i = 0; i < 3; i++) {
 		uint8_t k[16], k2[16], other[16];
-		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, strengths[i].flags, true, k), 0);
+		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, strengths[i].flags, true, k),
+				 0);
 		for (size_t b = 0; b < 16; b++) {
 			memcpy(other, random_session_key, 16);
 			other[b] ^= 0xff;
@@ -530,7 +536,7 @@ START_TEST(test_server_timestamp_and_spn)
 	tl += av(ti + tl, 0x0002, name, (uint16_t)utf16("Domain", name));
 	tl += av(ti + tl, 0x0006, avflags, 4); /* server-side flag 0x1 (constrained) */
 	tl += av(ti + tl, 0x0007, ts, 8);
-	tl += av(ti + tl, 0x000a, ts, 8);      /* a server's bindings are not echoed */
+	tl += av(ti + tl, 0x000a, ts, 8); /* a server's bindings are not echoed */
 	tl += av(ti + tl, 0x0000, NULL, 0);
 	chal_len = make_challenge(0xe28a8233, ti, tl, chal, sizeof(chal));
 
@@ -624,7 +630,8 @@ START_TEST(test_sign_verify)
 		struct rc4_state *ch = NULL;
 		struct md_iov v[2] = {{seq1, 4}, {pt, sizeof(pt)}};
 		ck_assert_int_eq(ntlmssp_sign_key(random_session_key, false, csign), 0);
-		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, 0xe2088231u, false, cseal), 0);
+		ck_assert_int_eq(ntlmssp_seal_key(random_session_key, 0xe2088231u, false, cseal),
+				 0);
 		ck_assert_int_eq(rc4_new(cseal, 16, &ch), 0);
 		ck_assert_int_eq(rc4_update(ch, sig + 4, skip, 8), 0);
 		ck_assert_int_eq(hmac_md5_vec(csign, 16, v, 2, d), 0);
@@ -679,9 +686,9 @@ START_TEST(test_no_ess_no_keyexch)
 	size_t tl = unhex(ti_4243_hex, ti, sizeof(ti)), auth_len, l;
 	/* server drops KEY_EXCH and extended session security */
 	size_t chal_len =
-		make_challenge(0xe28a8233u & ~(NTLMSSP_NEGOTIATE_KEY_EXCH |
-					       NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY),
-			       ti, tl, chal, sizeof(chal));
+	    make_challenge(0xe28a8233u & ~(NTLMSSP_NEGOTIATE_KEY_EXCH |
+					   NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY),
+			   ti, tl, chal, sizeof(chal));
 	struct ntlmssp_ctx *ctx = new_ctx(NULL, NULL);
 
 	ck_assert_int_eq(ntlmssp_authenticate(ctx, chal, chal_len, &auth, &auth_len), 0);
@@ -791,11 +798,12 @@ START_TEST(test_challenge_bad_fields)
 	uint8_t chal[128], c[128];
 	size_t len = chal_4243(chal, sizeof(chal));
 	/* TargetNameFields at 12 (len 12, off 56), TargetInfoFields at 40 (len 36, off 68) */
-	static const uint32_t bad_off[] = {0, 1, 8, 40, 48, 55, 69, 70, 72, 100, 101, 0x8000,
-					   0xffff, 0x10000, 0x7fffffff, 0xfffffff0u, 0xffffffffu};
+	static const uint32_t bad_off[] = {
+	    0,	 1,   8,      40,     48,      55,	   69,		70,	    72,
+	    100, 101, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0xfffffff0u, 0xffffffffu};
 	static const uint16_t bad_name_len[] = {45, 47, 49, 50, 100, 0x7fff, 0xffff, 11};
-	static const uint16_t bad_info_len[] = {1, 2, 3, 4, 8, 16, 20, 30, 32, 34, 35, 37, 38,
-						40, 44, 0x7fff, 0xffff};
+	static const uint16_t bad_info_len[] = {1,  2,	3,  4,	8,  16, 20,	30,    32,
+						34, 35, 37, 38, 40, 44, 0x7fff, 0xffff};
 
 	ck_assert_uint_eq(len, 104);
 	for (size_t i = 0; i < sizeof(bad_off) / sizeof(bad_off[0]); i++) {
