@@ -41,6 +41,8 @@ stop_demo() {
 case ${1:-} in
 stop)
 	stop_demo
+	# leave no empty directories of ours behind
+	rmdir "$DEMO_DIR/mnt" "$DEMO_DIR" 2>/dev/null || true
 	exit 0
 	;;
 status)

@@ -234,6 +234,7 @@ int main(int argc, char *argv[])
 	fp.rsize = cfg.rsize;
 	fp.wsize = cfg.wsize;
 	fp.direct_io = cfg.cache == CACHE_NONE;
+	fp.rasize = cfg.rasize;
 
 	if (!cfg.foreground) {
 		int pfd[2];

@@ -52,6 +52,7 @@ static const struct fuse_opt opt_table[] = {
 	OPT("max_credits=%u", max_credits),
 	OPT("rsize=%u", rsize),
 	OPT("wsize=%u", wsize),
+	OPT("rasize=%u", rasize),
 	OPT("echo_interval=%u", echo_interval),
 	OPTV("soft", soft, 1),
 	OPTV("hard", soft, 0),
@@ -383,6 +384,7 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 	cfg->max_credits = 512;
 	cfg->rsize = 1024 * 1024;
 	cfg->wsize = 1024 * 1024;
+	cfg->rasize = 8 * 1024 * 1024;
 	cfg->echo_interval = 60;
 
 	if (fuse_opt_parse(args, cfg, opt_table, opt_proc) == -1)
@@ -459,6 +461,11 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 		fprintf(stderr, "smbfuse: bad value in option rsize/wsize: expected 4096-8388608\n");
 		return -EINVAL;
 	}
+	if (cfg->rasize > 256u * 1024 * 1024) {
+		fprintf(stderr, "smbfuse: bad value in option 'rasize=%u': expected 0-268435456\n",
+			cfg->rasize);
+		return -EINVAL;
+	}
 	if (cfg->actimeo < 0 || cfg->actimeo > 86400) {
 		fprintf(stderr, "smbfuse: bad value in option 'actimeo': expected 0-86400\n");
 		return -EINVAL;
@@ -521,6 +528,7 @@ void opts_usage(const char *prog)
 	       "  seal                  require encryption\n"
 	       "  rsize=N, wsize=N      largest READ/WRITE (default 1 MiB)\n"
 	       "  max_credits=N         credit window to ask for (default 512)\n"
+	       "  rasize=N              readahead window per file (default 8 MiB; 0 = off)\n"
 	       "\n"
 	       "Presentation:\n"
 	       "  uid=N, gid=N          owner of all files (default: mounting user)\n"

@@ -38,6 +38,7 @@ struct smbf_config {
 	unsigned max_credits;
 	unsigned rsize;
 	unsigned wsize;
+	unsigned rasize;
 	unsigned echo_interval;
 	int soft;
 	/* presentation */

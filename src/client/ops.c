@@ -660,3 +660,163 @@ int smbc_flush(struct smb_client *c, const struct smb_fid *fid)
 	req_put(req);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ async bulk I/O */
+
+/* A smbc_buf is the completed READ request itself: it owns the frame the data lives in. */
+void smbc_buf_get(struct smbc_buf *b)
+{
+	req_get((struct smb_req *)b);
+}
+
+void smbc_buf_put(struct smbc_buf *b)
+{
+	req_put((struct smb_req *)b);
+}
+
+struct async_ctx {
+	size_t len;
+	union {
+		smbc_read_cb rcb;
+		smbc_write_cb wcb;
+	} cb;
+	void *arg;
+};
+
+static void read_done(struct smb_req *req, void *p)
+{
+	struct async_ctx *a = p;
+	struct read_resp resp;
+	ssize_t rc = req->rc;
+
+	if (!rc) {
+		if (req->status == STATUS_END_OF_FILE) {
+			a->cb.rcb(a->arg, 0, NULL, (struct smbc_buf *)req);
+			goto out;
+		}
+		if (req->status != STATUS_SUCCESS) {
+			rc = status_rc(req);
+		} else if (read_resp_decode(req->resp, req->resp_len, &resp) ||
+			   resp.data_len > a->len) {
+			LOG_WARN("malformed READ response from server");
+			rc = -EIO;
+		} else {
+			a->cb.rcb(a->arg, resp.data_len, resp.data, (struct smbc_buf *)req);
+			goto out;
+		}
+	}
+	a->cb.rcb(a->arg, rc, NULL, NULL);
+out:
+	free(a);
+	req_put(req); /* the submitter's reference, handed to this callback */
+}
+
+int smbc_read_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off, size_t len,
+		    smbc_read_cb cb, void *arg)
+{
+	struct read_req rr;
+	struct smb_req *req;
+	struct async_ctx *a;
+	struct wbuf w;
+	int rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	req = mkreq(c, SMB2_READ, 64);
+	if (!a || !req) {
+		free(a);
+		req_put(req);
+		return -ENOMEM;
+	}
+	memset(&rr, 0, sizeof(rr));
+	rr.length = (uint32_t)len;
+	rr.offset = off;
+	rr.file_id.persistent = fid->persistent;
+	rr.file_id.volatile_ = fid->volatile_;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (read_req_encode(&w, &rr)) {
+		free(a);
+		req_put(req);
+		return -EIO;
+	}
+	req_set_body_len(req, w.off);
+	req->credit_charge = conn_charge_for(c->conn, len);
+	a->len = len;
+	a->cb.rcb = cb;
+	a->arg = arg;
+	req->done = read_done;
+	req->done_arg = a;
+	__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
+	rc = conn_submit(c->conn, req);
+	if (rc) {
+		free(a);
+		req_put(req);
+	}
+	return rc;
+}
+
+static void write_done(struct smb_req *req, void *p)
+{
+	struct async_ctx *a = p;
+	struct write_resp resp;
+	ssize_t rc = req->rc;
+
+	if (!rc) {
+		if (req->status != STATUS_SUCCESS)
+			rc = status_rc(req);
+		else if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > a->len)
+			rc = -EIO;
+		else
+			rc = resp.count;
+	}
+	a->cb.wcb(a->arg, rc);
+	free(a);
+	req_put(req);
+}
+
+int smbc_write_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off,
+		     const void *buf, size_t len, smbc_write_cb cb, void *arg)
+{
+	struct write_req wr;
+	struct smb_req *req;
+	struct async_ctx *a;
+	struct wbuf w;
+	int rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN + len);
+	if (!a || !req) {
+		free(a);
+		req_put(req);
+		return -ENOMEM;
+	}
+	memset(&wr, 0, sizeof(wr));
+	wr.length = (uint32_t)len;
+	wr.offset = off;
+	wr.file_id.persistent = fid->persistent;
+	wr.file_id.volatile_ = fid->volatile_;
+	wr.data = buf;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (write_req_encode(&w, &wr)) {
+		free(a);
+		req_put(req);
+		return -EIO;
+	}
+	req_set_body_len(req, w.off);
+	req->credit_charge = conn_charge_for(c->conn, len);
+	a->len = len;
+	a->cb.wcb = cb;
+	a->arg = arg;
+	req->done = write_done;
+	req->done_arg = a;
+	__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
+	rc = conn_submit(c->conn, req);
+	if (rc) {
+		free(a);
+		req_put(req);
+	}
+	return rc;
+}

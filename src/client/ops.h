@@ -94,6 +94,23 @@ int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, 
 int smbc_set_info_fid(struct smb_client *c, const struct smb_fid *fid, uint8_t cls,
 		      const uint8_t *buf, uint32_t len);
 
+/*
+ * Asynchronous READ/WRITE for bulk I/O: the callback runs exactly once on the
+ * connection's loop thread (it must not block or wait for another reply).
+ * For reads, data is a view valid only during the callback unless the caller
+ * takes the keep reference (smbc_buf_get) it is given.
+ */
+struct smbc_buf; /* a received frame kept alive for zero-copy data */
+void smbc_buf_get(struct smbc_buf *b);
+void smbc_buf_put(struct smbc_buf *b);
+typedef void (*smbc_read_cb)(void *arg, ssize_t rc, const uint8_t *data, struct smbc_buf *keep);
+int smbc_read_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off, size_t len,
+		    smbc_read_cb cb, void *arg);
+typedef void (*smbc_write_cb)(void *arg, ssize_t rc);
+/* Copies buf before returning. */
+int smbc_write_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off,
+		     const void *buf, size_t len, smbc_write_cb cb, void *arg);
+
 /* FileAllInformation of an open handle. */
 int smbc_query_fid(struct smb_client *c, const struct smb_fid *fid, struct smb_stat *st);
 

@@ -7,6 +7,9 @@
 #include <fuse_lowlevel.h>
 #include <stddef.h>
 
+#include <pthread.h>
+
+#include "cache/readahead.h"
 #include "client/ops.h"
 #include "fs/inode.h"
 #include "fs/statmap.h"
@@ -19,13 +22,20 @@ struct smbfs_params {
 	size_t rsize;          /* largest READ */
 	size_t wsize;          /* largest WRITE */
 	int direct_io;         /* cache=none */
+	size_t rasize;         /* readahead window limit per file */
 };
+
+struct smbfs_file;
 
 struct smbfs {
 	struct smb_client *client;
 	struct inode_table *itab;
 	struct smbfs_params p;
 	char *subdir;
+	struct ra_budget ra_budget;
+	pthread_mutex_t files_lock;
+	pthread_cond_t files_cond;
+	struct smbfs_file *files; /* open files, protected by files_lock */
 };
 
 /* Takes no ownership of client. */

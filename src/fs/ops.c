@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/smb2.h"
@@ -36,12 +37,113 @@ struct dir_handle {
 
 struct smbfs_file {
 	struct smb_fid fid;
-	int append; /* O_APPEND: every write goes to the end of file */
+	fuse_ino_t ino;
+	int append;           /* O_APPEND: every write goes to the end of file */
+	struct ra_file *ra;   /* readahead, when opened for reading */
+	struct wb_file *wb;   /* write-behind, when opened for writing */
+	struct smbfs_file *next; /* fs->files, protected by fs->files_lock */
+	int users;               /* files_sync() callers; protected by fs->files_lock */
 };
 
 static struct smbfs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* ------------------------------------------------------------------ open files */
+
+static struct smbfs_file *file_new(struct smbfs *fs, fuse_ino_t ino, int flags)
+{
+	struct smbfs_file *fh = calloc(1, sizeof(*fh));
+	if (fh) {
+		fh->ino = ino;
+		fh->append = !!(flags & O_APPEND);
+	}
+	(void)fs;
+	return fh;
+}
+
+/* After a successful open: start readahead/write-behind and register. */
+static int file_start(struct smbfs *fs, struct smbfs_file *fh, int flags)
+{
+	size_t chunk = fs->p.rsize, wsize = fs->p.wsize;
+	if (fs->client->max_read && chunk > fs->client->max_read)
+		chunk = fs->client->max_read;
+	if (fs->client->max_write && wsize > fs->client->max_write)
+		wsize = fs->client->max_write;
+	if ((flags & O_ACCMODE) != O_WRONLY) {
+		fh->ra = ra_new(fs->client, &fh->fid, chunk, fs->p.rasize, &fs->ra_budget);
+		if (!fh->ra)
+			return -ENOMEM;
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY && !fh->append) {
+		fh->wb = wb_new(fs->client, &fh->fid, wsize, 8 * wsize);
+		if (!fh->wb)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&fs->files_lock);
+	fh->next = fs->files;
+	fs->files = fh;
+	pthread_mutex_unlock(&fs->files_lock);
+	return 0;
+}
+
+/* Unregister, then wait until no files_sync() is using fh. */
+static void file_unlist(struct smbfs *fs, struct smbfs_file *fh)
+{
+	struct smbfs_file **pp;
+	pthread_mutex_lock(&fs->files_lock);
+	for (pp = &fs->files; *pp; pp = &(*pp)->next) {
+		if (*pp == fh) {
+			*pp = fh->next;
+			break;
+		}
+	}
+	while (fh->users)
+		pthread_cond_wait(&fs->files_cond, &fs->files_lock);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
+static void file_free(struct smbfs_file *fh)
+{
+	ra_free(fh->ra);
+	wb_free(fh->wb);
+	free(fh);
+}
+
+/*
+ * Before looking at an inode's size or data on the server: push out what its
+ * open files have buffered (flush=1), and/or forget prefetched data because
+ * the file changed (drop=1). Returns the first write error.
+ */
+static int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
+{
+	struct smbfs_file *list[32];
+	int n = 0, rc = 0;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && n < 32; f = f->next) {
+		if (f->ino == ino) {
+			f->users++;
+			list[n++] = f;
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	for (int i = 0; i < n; i++) {
+		if (flush && list[i]->wb) {
+			int r = wb_flush(list[i]->wb);
+			if (r && !rc)
+				rc = r;
+		}
+		if (drop && list[i]->ra)
+			ra_drop(list[i]->ra);
+	}
+	pthread_mutex_lock(&fs->files_lock);
+	for (int i = 0; i < n; i++)
+		list[i]->users--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+	return rc;
 }
 
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
@@ -51,6 +153,10 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 		return NULL;
 	fs->client = client;
 	fs->p = *p;
+	pthread_mutex_init(&fs->files_lock, NULL);
+	pthread_cond_init(&fs->files_cond, NULL);
+	/* Readahead memory for the whole mount: room for several streams at full window. */
+	fs->ra_budget.limit = p->rasize * 8 > 64u * 1024 * 1024 ? p->rasize * 8 : 64u * 1024 * 1024;
 	fs->itab = itab_new();
 	if (p->subdir && *p->subdir)
 		fs->subdir = strdup(p->subdir);
@@ -68,6 +174,8 @@ void smbfs_free(struct smbfs *fs)
 		return;
 	itab_free(fs->itab);
 	free(fs->subdir);
+	pthread_mutex_destroy(&fs->files_lock);
+	pthread_cond_destroy(&fs->files_cond);
 	free(fs);
 }
 
@@ -204,7 +312,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int rc;
 
 	(void)fi;
-	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	/* The size on the server counts only once buffered writes are out. */
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
+		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
 		rc = smbc_stat(fs->client, path, &st);
 	if (rc) {
@@ -405,7 +516,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	fh = calloc(1, sizeof(*fh));
+	fh = file_new(fs, ino, fi->flags);
 	if (!fh) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -422,14 +533,32 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fh->append = !!(fi->flags & O_APPEND);
+	if (fi->flags & O_TRUNC)
+		files_sync(fs, ino, 0, 1);
+	rc = file_start(fs, fh, fi->flags);
+	if (rc) {
+		smbc_close(fs->client, &fh->fid);
+		file_free(fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		file_unlist(fs, fh);
 		smbc_close(fs->client, &fh->fid);
-		free(fh);
+		file_free(fh);
 	}
+}
+
+static void ra_fuse_reply(void *ctx, int err, const struct iovec *iov, int iovcnt)
+{
+	fuse_req_t req = ctx;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_iov(req, iov, iovcnt);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -437,47 +566,37 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
-	size_t chunk = fs->p.rsize, done = 0;
-	char *buf;
+	int rc;
 
-	(void)ino;
-	if (chunk > fs->client->max_read && fs->client->max_read)
-		chunk = fs->client->max_read;
-	buf = malloc(size ? size : 1);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+	if (!fh->ra) {
+		fuse_reply_err(req, EBADF);
 		return;
 	}
-	while (done < size) {
-		size_t n = size - done < chunk ? size - done : chunk;
-		ssize_t r = smbc_read(fs->client, &fh->fid, (uint64_t)off + done, buf + done, n);
-		if (r < 0) {
-			if (done)
-				break;
-			free(buf);
-			fuse_reply_err(req, (int)-r);
-			return;
-		}
-		done += (size_t)r;
-		if ((size_t)r < n)
-			break; /* end of file */
+	/* Read what this mount wrote: push out buffered writes to this inode first. */
+	rc = files_sync(fs, ino, 1, 0);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
 	}
-	fuse_reply_buf(req, buf, done);
-	free(buf);
+	ra_read(fh->ra, (uint64_t)off, size, ra_fuse_reply, req);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
-	int rc;
+	int rc = 0, rc2;
 
 	(void)ino;
-	rc = smbc_close(fs->client, &fh->fid);
-	free(fh);
+	file_unlist(fs, fh);
+	if (fh->wb)
+		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
+	rc2 = smbc_close(fs->client, &fh->fid);
+	file_free(fh);
+	if (!rc)
+		rc = rc2;
 	fuse_reply_err(req, rc ? -rc : 0);
 }
-
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
@@ -485,25 +604,35 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
 	size_t chunk = fs->p.wsize, done = 0;
+	pthread_mutex_t *alock;
+	struct smb_stat st;
+	ssize_t w = 0;
+	int rc;
 
+	/* Prefetched data of this inode is now stale. */
+	files_sync(fs, ino, 0, 1);
+	if (fh->wb) {
+		w = wb_write(fh->wb, (uint64_t)off, buf, size);
+		if (w < 0)
+			fuse_reply_err(req, (int)-w);
+		else
+			fuse_reply_write(req, (size_t)w);
+		return;
+	}
+	/* O_APPEND: synchronous, at the server's end of file, under the inode's lock. */
 	if (fs->client->max_write && chunk > fs->client->max_write)
 		chunk = fs->client->max_write;
-	pthread_mutex_t *alock = NULL;
-	ssize_t w = 0;
-
-	if (fh->append) {
-		struct smb_stat st;
-		int rc;
-		alock = &append_locks[ino % APPEND_LOCKS];
-		pthread_mutex_lock(alock);
+	alock = &append_locks[ino % APPEND_LOCKS];
+	pthread_mutex_lock(alock);
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
 		rc = smbc_query_fid(fs->client, &fh->fid, &st);
-		if (rc) {
-			pthread_mutex_unlock(alock);
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		off = (off_t)st.size;
+	if (rc) {
+		pthread_mutex_unlock(alock);
+		fuse_reply_err(req, -rc);
+		return;
 	}
+	off = (off_t)st.size;
 	while (done < size) {
 		size_t n = size - done < chunk ? size - done : chunk;
 		w = smbc_write(fs->client, &fh->fid, (uint64_t)off + done, buf + done, n);
@@ -511,8 +640,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 			break;
 		done += (size_t)w;
 	}
-	if (alock)
-		pthread_mutex_unlock(alock);
+	pthread_mutex_unlock(alock);
 	if (!done && w <= 0) {
 		fuse_reply_err(req, w < 0 ? (int)-w : EIO);
 		return;
@@ -522,10 +650,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* Writes are sent synchronously; nothing is buffered here yet. */
+	/* close(): everything written must be on the server, or the error reported. */
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc = fh->wb ? wb_flush(fh->wb) : 0;
 	(void)ino;
-	(void)fi;
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, rc ? -rc : 0);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -533,25 +662,45 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
 	int rc;
-	(void)ino;
 	(void)datasync;
-	rc = smbc_flush(fs->client, &fh->fid);
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
+		rc = smbc_flush(fs->client, &fh->fid);
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
+/* Reply to mkdir (fi NULL) or create (fi and fh: the new open file). */
 static void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
-			    const struct smb_stat *st, struct fuse_file_info *fi)
+			    const struct smb_stat *st, struct fuse_file_info *fi,
+			    struct smbfs_file *fh)
 {
 	struct fuse_entry_param e;
 	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
-	if (!ino) {
-		fuse_reply_err(req, ENOMEM);
+	int rc = ino ? 0 : -ENOMEM;
+
+	if (fh) {
+		fh->ino = ino;
+		if (!rc)
+			rc = file_start(fs, fh, fi->flags);
+		if (rc) {
+			if (ino)
+				itab_forget(fs->itab, ino, 1);
+			smbc_close(fs->client, &fh->fid);
+			file_free(fh);
+		}
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fill_entry(fs, ino, st, &e);
 	if (fi) {
-		if (fuse_reply_create(req, &e, fi) == -ENOENT)
+		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 			itab_forget(fs->itab, ino, 1);
+			file_unlist(fs, fh);
+			smbc_close(fs->client, &fh->fid);
+			file_free(fh);
+		}
 	} else if (fuse_reply_entry(req, &e) == -ENOENT) {
 		itab_forget(fs->itab, ino, 1);
 	}
@@ -575,7 +724,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	fh = calloc(1, sizeof(*fh));
+	fh = file_new(fs, 0, fi->flags);
 	if (!fh) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -601,10 +750,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fh->append = !!(fi->flags & O_APPEND);
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
-	reply_new_entry(req, fs, parent, name, &st, fi);
+	reply_new_entry(req, fs, parent, name, &st, fi, fh);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
@@ -630,7 +778,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	reply_new_entry(req, fs, parent, name, &st, NULL);
+	reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int is_dir)
@@ -716,7 +864,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	/* Buffered writes land before the new size or times; cached data is stale after. */
+	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
+	if (!rc)
+		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (rc)
 		goto out;
 	if (to_set & FUSE_SET_ATTR_SIZE) {

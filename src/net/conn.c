@@ -52,12 +52,32 @@
 #define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
 #define IDLE_POLL_MS 1000
 
+/*
+ * A frame waiting for the socket: iovecs over the requests' own buffers (no
+ * copy of WRITE data), or over `data` for an encrypted frame. The requests
+ * are referenced until the frame has left.
+ */
+#define OUT_MAX_IOV 64
 struct outframe {
 	struct outframe *next;
-	size_t len;
-	size_t off;
-	uint8_t data[];
+	int iovcnt;
+	int iovpos;               /* first iovec not completely sent */
+	struct iovec iov[OUT_MAX_IOV];
+	struct smb_req *held[OUT_MAX_IOV / 2];
+	int nheld;
+	uint8_t hdr[SMB2_TRANSPORT_HDR];
+	uint8_t *data;            /* owned: transform frame when sealing */
 };
+
+static const uint8_t zero_pad[8];
+
+static void outframe_free(struct outframe *o)
+{
+	for (int i = 0; i < o->nheld; i++)
+		req_put(o->held[i]);
+	free(o->data);
+	free(o);
+}
 
 struct smb_conn {
 	unsigned id;
@@ -509,7 +529,7 @@ static void fail_all(struct smb_conn *conn, int rc)
 		req_complete(r, rc);
 	for (o = conn->out_head; o; o = on) {
 		on = o->next;
-		free(o);
+		outframe_free(o);
 	}
 	conn->out_head = conn->out_tail = NULL;
 	rxbuf_put(conn->rx);
@@ -556,94 +576,99 @@ static void push_out(struct smb_conn *conn, struct outframe *o)
 static int send_chain(struct smb_conn *conn, struct smb_req *head)
 {
 	struct conn_security sec;
-	size_t total = 0, off;
+	size_t total = 0;
 	struct outframe *o;
 	int64_t now = now_ns();
-	int encrypt;
+	int encrypt, n = 0, rc = 0;
 
 	pthread_mutex_lock(&conn->seclock);
 	sec = conn->sec;
 	pthread_mutex_unlock(&conn->seclock);
 	encrypt = use_encryption(&sec, head);
 
-	for (struct smb_req *r = head; r; r = r->chain_next)
+	for (struct smb_req *r = head; r; r = r->chain_next) {
 		total += r->chain_next ? ((r->len + 7) & ~(size_t)7) : r->len;
-	if (total > conn->max_frame) {
-		OPENSSL_cleanse(&sec, sizeof(sec));
-		return -EMSGSIZE;
+		n++;
 	}
-	o = malloc(sizeof(*o) + SMB2_TRANSPORT_HDR + total);
+	if (total > conn->max_frame || n > OUT_MAX_IOV / 2) {
+		rc = -EMSGSIZE;
+		goto out;
+	}
+	o = calloc(1, sizeof(*o));
 	if (!o) {
-		OPENSSL_cleanse(&sec, sizeof(sec));
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto out;
 	}
-	off = SMB2_TRANSPORT_HDR;
+	o->iov[o->iovcnt].iov_base = o->hdr;
+	o->iov[o->iovcnt++].iov_len = SMB2_TRANSPORT_HDR;
 	for (struct smb_req *r = head; r; r = r->chain_next) {
 		struct smb2_hdr h;
 		struct wbuf w = wbuf_init(r->buf, SMB2_HDR_SIZE);
-		size_t plen = r->chain_next ? ((r->len + 7) & ~(size_t)7) : r->len;
+		size_t pad = r->chain_next ? (((r->len + 7) & ~(size_t)7) - r->len) : 0;
+		struct iovec piov[2] = {{r->buf, r->len}, {(void *)zero_pad, pad}};
 
 		memset(&h, 0, sizeof(h));
 		h.command = r->command;
 		h.credit_charge = conn->cr.large_mtu ? r->credit_charge : 0;
 		h.credit = credits_request_amount(&conn->cr, r->credit_charge);
 		h.flags = r->flags;
-		h.next_command = r->chain_next ? (uint32_t)plen : 0;
+		h.next_command = r->chain_next ? (uint32_t)(r->len + pad) : 0;
 		h.message_id = credits_take(&conn->cr, r->credit_charge);
 		h.tree_id = r->tree_id;
 		h.session_id = r->session_id;
 		if (!encrypt && use_signing(&sec, r))
 			h.flags |= SMB2_FLAGS_SIGNED;
 		if (hdr_encode(&w, &h)) { /* cannot happen: 64 bytes of room */
-			free(o);
-			return -EMSGSIZE;
+			rc = -EMSGSIZE;
+		} else if ((h.flags & SMB2_FLAGS_SIGNED) &&
+			   smb2_sign_iov(sec.sign_alg, sec.sign_key, piov, pad ? 2 : 1,
+					 r->buf + HDR_SIGNATURE)) {
+			rc = -EIO;
 		}
-		memcpy(o->data + off, r->buf, r->len);
-		memset(o->data + off + r->len, 0, plen - r->len);
-		if (h.flags & SMB2_FLAGS_SIGNED) {
-			if (smb2_sign_pdu(sec.sign_alg, sec.sign_key, o->data + off, plen)) {
-				free(o);
-				OPENSSL_cleanse(&sec, sizeof(sec));
-				return -EIO;
-			}
-			memcpy(r->buf + HDR_SIGNATURE, o->data + off + HDR_SIGNATURE, SMB2_SIG_SIZE);
-		}
+		req_get(r);
+		o->held[o->nheld++] = r;
+		o->iov[o->iovcnt++] = piov[0];
+		if (pad)
+			o->iov[o->iovcnt++] = piov[1];
 		r->message_id = h.message_id;
 		r->state = REQ_SENT;
-		if (r->deadline_ns == 0 && r->timeout_ms == 0)
-			r->deadline_ns = now + (int64_t)conn->request_timeout_ms * 1000000;
 		pending_add(&conn->pend, r);
 		LOG_TRACE("conn %u: send %s mid %llu charge %u", conn->id, smb2_cmd_name(r->command),
 			  (unsigned long long)h.message_id, r->credit_charge);
-		off += plen;
+	}
+	(void)now;
+	if (rc) { /* the requests are in the pending table: the caller fails the conn */
+		outframe_free(o);
+		goto out;
 	}
 
 	if (encrypt) {
-		struct iovec iov = {o->data + SMB2_TRANSPORT_HDR, total};
 		uint8_t nonce[16];
 		size_t elen = 0;
-		struct outframe *e = malloc(sizeof(*e) + SMB2_TRANSPORT_HDR + SMB2_TRANSFORM_HDR_SIZE + total);
-		int rc = e ? smb3_nonce_next(sec.cipher, nonce) : -ENOMEM;
+		o->data = malloc(SMB2_TRANSFORM_HDR_SIZE + total);
+		rc = o->data ? smb3_nonce_next(sec.cipher, nonce) : -ENOMEM;
 		if (!rc)
-			rc = smb3_encrypt(sec.cipher, sec.enc_key, sec.session_id, nonce, &iov, 1,
-					  e->data + SMB2_TRANSPORT_HDR,
-					  SMB2_TRANSFORM_HDR_SIZE + total, &elen);
-		free(o);
-		OPENSSL_cleanse(&sec, sizeof(sec));
+			rc = smb3_encrypt(sec.cipher, sec.enc_key, sec.session_id, nonce, o->iov + 1,
+					  o->iovcnt - 1, o->data, SMB2_TRANSFORM_HDR_SIZE + total,
+					  &elen);
 		if (rc) {
-			free(e);
-			/* the requests are in the pending table; the caller fails the conn */
-			return rc;
+			outframe_free(o);
+			goto out;
 		}
-		o = e;
+		o->iov[1].iov_base = o->data;
+		o->iov[1].iov_len = elen;
+		o->iovcnt = 2;
 		total = elen;
+		/* the plaintext buffers are no longer needed by this frame */
+		for (int i = 0; i < o->nheld; i++)
+			req_put(o->held[i]);
+		o->nheld = 0;
 	}
-	OPENSSL_cleanse(&sec, sizeof(sec));
-	transport_hdr_store(o->data, (uint32_t)total);
-	o->len = SMB2_TRANSPORT_HDR + total;
-	o->off = 0;
+	transport_hdr_store(o->hdr, (uint32_t)total);
 	push_out(conn, o);
-	return 0;
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return rc;
 }
 
 static int chain_cost(const struct smb_req *head)
@@ -684,19 +709,36 @@ static int do_write(struct smb_conn *conn)
 {
 	while (conn->out_head) {
 		struct outframe *o = conn->out_head;
-		ssize_t n = send(conn->fd, o->data + o->off, o->len - o->off, MSG_NOSIGNAL);
+		struct msghdr mh;
+		ssize_t n;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = o->iov + o->iovpos;
+		mh.msg_iovlen = (size_t)(o->iovcnt - o->iovpos);
+		n = sendmsg(conn->fd, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
 			return -errno;
 		}
-		o->off += (size_t)n;
-		if (o->off < o->len)
+		/* advance past what was sent */
+		while (n > 0 && o->iovpos < o->iovcnt) {
+			struct iovec *v = &o->iov[o->iovpos];
+			if ((size_t)n >= v->iov_len) {
+				n -= (ssize_t)v->iov_len;
+				o->iovpos++;
+			} else {
+				v->iov_base = (uint8_t *)v->iov_base + n;
+				v->iov_len -= (size_t)n;
+				n = 0;
+			}
+		}
+		if (o->iovpos < o->iovcnt)
 			return 0;
 		conn->out_head = o->next;
 		if (!conn->out_head)
 			conn->out_tail = NULL;
-		free(o);
+		outframe_free(o);
 	}
 	return 0;
 }

@@ -38,7 +38,8 @@ int tree_connect_req_encode(struct wbuf *w, const struct tree_connect_req *req)
 	size_t base = w->off, n16;
 	int rc = 0;
 
-	if (!req->path || !req->path[0])
+	/* The 3.1.1 extension (2.2.9.1) has a different layout; not supported here. */
+	if (!req->path || !req->path[0] || (req->flags & SMB2_TREE_CONNECT_FLAG_EXTENSION_PRESENT))
 		return -EINVAL;
 	rc |= put_u16le(w, TREE_REQ_STRUCTURE_SIZE);
 	rc |= put_u16le(w, req->flags);

@@ -13,7 +13,7 @@
 
 /* MS-SMB2 2.2.9 */
 struct tree_connect_req {
-	uint16_t flags; /* 3.1.1 SMB2_TREE_CONNECT_FLAG_*, else 0 */
+	uint16_t flags; /* 3.1.1 SMB2_TREE_CONNECT_FLAG_*, else 0; EXTENSION_PRESENT unsupported */
 	/*
 	 * "\\\\server\\share" as UTF-8 (NUL-terminated); converted to UTF-16LE by
 	 * the encoder, with '/' also accepted as a separator.
@@ -21,7 +21,10 @@ struct tree_connect_req {
 	const char *path;
 };
 
-/* Returns 0, -EMSGSIZE, -EILSEQ (bad UTF-8) or -EINVAL (empty or too long path). */
+/*
+ * Returns 0, -EMSGSIZE, -EILSEQ (bad UTF-8) or -EINVAL (empty or too long
+ * path, or SMB2_TREE_CONNECT_FLAG_EXTENSION_PRESENT).
+ */
 int tree_connect_req_encode(struct wbuf *w, const struct tree_connect_req *req);
 
 /* MS-SMB2 2.2.10 */

@@ -588,7 +588,9 @@ class SambaServer:
             finally:
                 with _live_lock:
                     _live.discard(self)
-                if not self.keep:
+                if self.keep:
+                    sys.stderr.write('smbfixture: kept %s\n' % self.tmpdir)
+                else:
                     self._rmtree()
 
     def _rmtree(self):

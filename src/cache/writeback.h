@@ -1,0 +1,46 @@
+/*
+ * writeback.h - write-behind for one open file.
+ *
+ * Sequential small writes coalesce into `wsize` WRITEs; WRITEs are sent
+ * asynchronously, many in flight, while the application keeps writing. The
+ * bytes in flight per file are bounded (`max_inflight`): a writer past the
+ * bound waits. The first error of an asynchronous WRITE is latched and
+ * returned by the next wb_write() or wb_flush(), never dropped: a write the
+ * application was told succeeded either reaches the server or its error is
+ * reported at the latest by fsync/close.
+ *
+ * Thread-safe. Completions run on the connection's loop thread.
+ */
+#ifndef SMBF_CACHE_WRITEBACK_H
+#define SMBF_CACHE_WRITEBACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "client/ops.h"
+
+struct wb_file;
+
+struct wb_file *wb_new(struct smb_client *c, const struct smb_fid *fid, size_t wsize,
+		       size_t max_inflight);
+
+/*
+ * Accept len bytes at off (copied). Returns len, or the latched error of an
+ * earlier WRITE (-errno; the error is then cleared), or -ENOMEM/-EIO.
+ */
+ssize_t wb_write(struct wb_file *w, uint64_t off, const void *buf, size_t len);
+
+/*
+ * Send what is buffered and wait until every WRITE has completed. Returns 0
+ * or the latched error (then cleared). Bounded by the request deadlines.
+ */
+int wb_flush(struct wb_file *w);
+
+/* True when nothing is buffered or in flight. */
+int wb_idle(struct wb_file *w);
+
+/* Flush (its result is lost: call wb_flush first to see errors) and free. NULL ok. */
+void wb_free(struct wb_file *w);
+
+#endif
