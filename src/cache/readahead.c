@@ -190,12 +190,23 @@ static void send_reply(struct ra_file *f, struct ra_reply *r)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* Does a read still waiting need this chunk? Then it must stay. */
+static int wanted(const struct ra_file *f, const struct ra_chunk *ch)
+{
+	for (const struct ra_waiter *w = f->waiters; w; w = w->next)
+		if (ch->off < w->off + w->size && w->off < ch->off + ch->want)
+			return 1;
+	return 0;
+}
+
 /* Free chunks wholly before off: the reader has passed them. */
 static void trim_behind(struct ra_file *f, uint64_t off)
 {
-	while (f->chunks && f->chunks->off + f->chunks->want <= off &&
-	       f->chunks->state != CH_INFLIGHT)
-		unlist(f, f->chunks);
+	for (struct ra_chunk *ch = f->chunks, *nx; ch && ch->off + ch->want <= off; ch = nx) {
+		nx = ch->next;
+		if (ch->state != CH_INFLIGHT && !wanted(f, ch))
+			unlist(f, ch);
+	}
 }
 
 static void chunk_done(void *arg, ssize_t rc, const uint8_t *data, struct smbc_buf *keep);
@@ -249,6 +260,34 @@ static struct ra_chunk *find_chunk(struct ra_file *f, uint64_t at)
 	return NULL;
 }
 
+/* Chunks made stale by a write go once no waiting read needs them. Lock held. */
+static void drop_stale(struct ra_file *f)
+{
+	for (struct ra_chunk *ch = f->chunks, *nx; ch; ch = nx) {
+		nx = ch->next;
+		if (ch->stale && ch->state != CH_INFLIGHT && !wanted(f, ch))
+			unlist(f, ch);
+	}
+}
+
+/*
+ * Every waiting read must have all its chunks listed, or it would wait for a
+ * completion that never comes. Fetch whatever is missing (a chunk failed to
+ * allocate earlier, say). Lock held.
+ */
+static void refill_waiters(struct ra_file *f)
+{
+	for (struct ra_waiter *w = f->waiters; w; w = w->next) {
+		uint64_t first = w->off - w->off % f->chunk;
+		for (uint64_t at = first; at < w->off + w->size; at += f->chunk) {
+			if (f->eof != UINT64_MAX && at >= f->eof)
+				break;
+			if (!find_chunk(f, at))
+				fetch(f, at, 0);
+		}
+	}
+}
+
 static void chunk_done(void *arg, ssize_t rc, const uint8_t *data, struct smbc_buf *keep)
 {
 	struct ra_chunk *ch = arg;
@@ -288,9 +327,11 @@ static void chunk_done(void *arg, ssize_t rc, const uint8_t *data, struct smbc_b
 		tail = &r->next;
 		free(w);
 	}
-	if (ch->stale && ch->listed)
+	if (ch->stale && ch->listed && !wanted(f, ch))
 		unlist(f, ch);
 	chunk_unref_locked(f, ch); /* the READ's reference */
+	drop_stale(f);
+	refill_waiters(f);
 	pthread_mutex_unlock(&f->lock);
 	while (ready) {
 		struct ra_reply *nx = ready->next;
@@ -344,6 +385,7 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 		return;
 	}
 	pthread_mutex_lock(&f->lock);
+	drop_stale(f);
 	/*
 	 * Sequential: at the expected offset, or near it. The kernel's own
 	 * readahead sends several reads at once and worker threads deliver them
@@ -363,7 +405,7 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 		/* a seek: what was fetched ahead is no longer wanted */
 		for (struct ra_chunk *ch = f->chunks, *nx; ch; ch = nx) {
 			nx = ch->next;
-			if (ch->state != CH_INFLIGHT &&
+			if (ch->state != CH_INFLIGHT && !wanted(f, ch) &&
 			    (ch->off + ch->want <= off || ch->off >= off + size))
 				unlist(f, ch);
 		}
@@ -438,6 +480,7 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 			;
 		*pp = w;
 		trim_behind(f, first);
+		refill_waiters(f);
 	}
 	pthread_mutex_unlock(&f->lock);
 }
@@ -449,7 +492,7 @@ void ra_drop(struct ra_file *f)
 	pthread_mutex_lock(&f->lock);
 	for (struct ra_chunk *ch = f->chunks, *nx; ch; ch = nx) {
 		nx = ch->next;
-		if (ch->state == CH_INFLIGHT)
+		if (ch->state == CH_INFLIGHT || wanted(f, ch))
 			ch->stale = 1;
 		else
 			unlist(f, ch);
