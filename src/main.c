@@ -187,6 +187,10 @@ int main(int argc, char *argv[])
 	so.max_credits = cfg.max_credits;
 	so.connect_timeout_ms = 15000;
 	so.request_timeout_ms = 30000;
+	so.echo_interval_ms = (int)cfg.echo_interval * 1000;
+	so.soft = cfg.soft;
+	/* soft: give up on an unreachable server after one keepalive interval */
+	so.soft_timeout_ms = so.echo_interval_ms > 0 ? so.echo_interval_ms : 30000;
 	if (cfg.vers && smbc_parse_vers(cfg.vers, &so.min_dialect, &so.max_dialect)) {
 		fprintf(stderr, "smbfuse: bad value in option 'vers=%s': expected 2.0, 2.1, 3.0, "
 				"3.02, 3.1.1, 3 or default\n", cfg.vers);

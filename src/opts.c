@@ -461,6 +461,11 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 		fprintf(stderr, "smbfuse: bad value in option rsize/wsize: expected 4096-8388608\n");
 		return -EINVAL;
 	}
+	if (cfg->echo_interval < 1 || cfg->echo_interval > 600) {
+		fprintf(stderr, "smbfuse: bad value in option 'echo_interval=%u': expected 1-600 "
+				"seconds\n", cfg->echo_interval);
+		return -EINVAL;
+	}
 	if (cfg->rasize > 256u * 1024 * 1024) {
 		fprintf(stderr, "smbfuse: bad value in option 'rasize=%u': expected 0-268435456\n",
 			cfg->rasize);
@@ -527,6 +532,8 @@ void opts_usage(const char *prog)
 	       "  sign                  require signing\n"
 	       "  seal                  require encryption\n"
 	       "  rsize=N, wsize=N      largest READ/WRITE (default 1 MiB)\n"
+	       "  echo_interval=S       keepalive interval; a silent server is dropped after 2x\n"
+	       "  hard (default), soft  wait for a lost server / fail after echo_interval\n"
 	       "  max_credits=N         credit window to ask for (default 512)\n"
 	       "  rasize=N              readahead window per file (default 8 MiB; 0 = off)\n"
 	       "\n"

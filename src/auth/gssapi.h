@@ -94,6 +94,18 @@ int gss_auth_step(struct gss_auth *g, const uint8_t *in, size_t in_len, uint8_t 
  */
 int gss_auth_session_key(struct gss_auth *g, uint8_t *key, size_t cap, size_t *len);
 
+/*
+ * SPNEGO mechListMIC support (RFC 4178 5), only for a complete context:
+ * gss_auth_get_mic() returns a MIC token over msg (malloc'd, caller frees);
+ * gss_auth_verify_mic() checks the server's, 0 or -EACCES / -EBADMSG. For
+ * krb5 as the first and chosen mech neither side needs a MIC; use them only
+ * if the server sends one or asks for one (negState request-mic).
+ */
+int gss_auth_get_mic(struct gss_auth *g, const uint8_t *msg, size_t len, uint8_t **mic,
+		     size_t *mic_len);
+int gss_auth_verify_mic(struct gss_auth *g, const uint8_t *msg, size_t len, const uint8_t *mic,
+			size_t mic_len);
+
 /* The last error line (empty string when none). Lives as long as g. */
 const char *gss_auth_error(const struct gss_auth *g);
 

@@ -52,7 +52,7 @@ struct ra_file {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	struct smb_client *c;
-	struct smb_fid fid;
+	struct smbc_file *file;
 	size_t chunk;
 	size_t max_window;
 	size_t window;
@@ -103,7 +103,7 @@ static void unlist(struct ra_file *f, struct ra_chunk *ch)
 	}
 }
 
-struct ra_file *ra_new(struct smb_client *c, const struct smb_fid *fid, size_t chunk,
+struct ra_file *ra_new(struct smb_client *c, struct smbc_file *file, size_t chunk,
 		       size_t max_window, struct ra_budget *budget)
 {
 	struct ra_file *f = calloc(1, sizeof(*f));
@@ -112,7 +112,7 @@ struct ra_file *ra_new(struct smb_client *c, const struct smb_fid *fid, size_t c
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->idle, NULL);
 	f->c = c;
-	f->fid = *fid;
+	f->file = file;
 	f->chunk = chunk ? chunk : 1024 * 1024;
 	f->max_window = max_window;
 	f->eof = UINT64_MAX;
@@ -239,7 +239,7 @@ static int fetch(struct ra_file *f, uint64_t at, int prefetch)
 		__atomic_add_fetch(&f->budget->used, ch->want, __ATOMIC_RELAXED);
 	f->inflight++;
 	f->reads_issued++;
-	rc = smbc_read_async(f->c, &f->fid, at, f->chunk, chunk_done, ch);
+	rc = smbc_read_async(f->c, f->file, at, f->chunk, chunk_done, ch);
 	if (rc) {
 		f->inflight--;
 		ch->state = CH_FAILED;
@@ -428,7 +428,7 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 		f->inflight++;
 		f->reads_issued++;
 		pthread_mutex_unlock(&f->lock);
-		rc = smbc_read_async(f->c, &f->fid, off, size, direct_done, d);
+		rc = smbc_read_async(f->c, f->file, off, size, direct_done, d);
 		if (rc) {
 			free(d);
 			pthread_mutex_lock(&f->lock);

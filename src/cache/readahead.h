@@ -34,7 +34,7 @@ typedef void (*ra_reply_fn)(void *ctx, int err, const struct iovec *iov, int iov
 
 struct ra_file;
 
-struct ra_file *ra_new(struct smb_client *c, const struct smb_fid *fid, size_t chunk,
+struct ra_file *ra_new(struct smb_client *c, struct smbc_file *file, size_t chunk,
 		       size_t max_window, struct ra_budget *budget);
 
 /* Read [off, off+size); fn(ctx, ...) is called exactly once. */

@@ -30,7 +30,7 @@ struct wb_file {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct smb_client *c;
-	struct smb_fid fid;
+	struct smbc_file *file;
 	size_t wsize;
 	size_t max_inflight;
 	uint8_t *pend;
@@ -41,7 +41,7 @@ struct wb_file {
 	int error;
 };
 
-struct wb_file *wb_new(struct smb_client *c, const struct smb_fid *fid, size_t wsize,
+struct wb_file *wb_new(struct smb_client *c, struct smbc_file *file, size_t wsize,
 		       size_t max_inflight)
 {
 	struct wb_file *w = calloc(1, sizeof(*w));
@@ -55,7 +55,7 @@ struct wb_file *wb_new(struct smb_client *c, const struct smb_fid *fid, size_t w
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	w->c = c;
-	w->fid = *fid;
+	w->file = file;
 	w->wsize = wsize;
 	w->max_inflight = max_inflight < wsize ? wsize : max_inflight;
 	return w;
@@ -128,7 +128,7 @@ static int submit(struct wb_file *w, uint64_t off, const uint8_t *data, size_t l
 	w->inflight_bytes += len;
 	/* The completion takes w->lock: submitting under it is safe because the
 	 * connection never runs a completion inside conn_submit(). */
-	rc = smbc_write_async(w->c, &w->fid, off, data, len, write_done, r);
+	rc = smbc_write_async(w->c, w->file, off, data, len, write_done, r);
 	if (rc) {
 		w->inflight = r->next;
 		w->inflight_bytes -= len;

@@ -22,7 +22,7 @@
 
 struct wb_file;
 
-struct wb_file *wb_new(struct smb_client *c, const struct smb_fid *fid, size_t wsize,
+struct wb_file *wb_new(struct smb_client *c, struct smbc_file *file, size_t wsize,
 		       size_t max_inflight);
 
 /*

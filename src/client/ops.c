@@ -1,16 +1,26 @@
 /*
  * ops.c - SMB-level file API. See ops.h.
  *
- * Round trips: stat is one compound (CREATE + QUERY_INFO + CLOSE); a
- * directory listing is CREATE+QUERY_DIRECTORY in one compound, then as many
- * QUERY_DIRECTORY as the listing needs, then CLOSE.
+ * Round trips: stat is one compound (CREATE + QUERY_INFO + CLOSE); so are
+ * mkdir, delete, rename, set-info-by-path and statfs. A directory listing is
+ * CREATE+QUERY_DIRECTORY in one compound, then as many QUERY_DIRECTORY as it
+ * needs, then CLOSE.
+ *
+ * Reconnects: every request goes out through call_chain(), which sends it on
+ * a snapshot of the current connection, and when that connection fails,
+ * waits for the reconnect thread and sends a fresh copy on the next one.
+ * Requests that carry the FileId of an open file name the file (fid_src);
+ * the FileId is written into the copy at send time, after the file has been
+ * reopened on the new connection if needed.
  */
 #include "client/ops.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "client/pool.h"
 #include "errmap.h"
 #include "log.h"
 #include "net/conn.h"
@@ -28,17 +38,66 @@
 #define NAME_CAP 4096             /* UTF-16 bytes of a path we will send */
 #define QUERY_INFO_OUT 4096
 #define QUERY_DIR_OUT (64 * 1024)
+#define LIST_RESTARTS 3
+
+/* Offsets of the FileId in request bodies (MS-SMB2 2.2.15, .17, .19, .21, .33, .37, .39). */
+enum fid_body_off {
+	FID_OFF_CLOSE = 8,
+	FID_OFF_FLUSH = 8,
+	FID_OFF_READ = 16,
+	FID_OFF_WRITE = 16,
+	FID_OFF_QUERY_DIRECTORY = 8,
+	FID_OFF_QUERY_INFO = 24,
+	FID_OFF_SET_INFO = 16,
+};
 
 static const struct smb2_file_id related_fid = {UINT64_MAX, UINT64_MAX};
 
+struct smbc_file {
+	struct smb_client *c;
+	pthread_mutex_t lock;      /* serialises reopen */
+	char *path;                /* protected by lock */
+	struct smbc_open_args args;
+	struct smb2_file_id fid;   /* protected by lock; valid on generation gen */
+	uint64_t gen;              /* protected by lock */
+	int err;                   /* protected by lock: reopen failed, the file is lost */
+};
+
+struct smbc_io {
+	struct smbc_io *next;      /* replay queue */
+	int64_t parked_ns;
+	int is_write;
+	struct smbc_file *f;
+	uint64_t off;
+	size_t len;
+	uint8_t *data;             /* write: our copy, owned until the final completion */
+	uint64_t gen;              /* generation it was last sent on */
+	struct smb_client *c;
+	smbc_read_cb rcb;
+	smbc_write_cb wcb;
+	void *arg;
+};
+
+/*
+ * CreditCharge for a payload (MS-SMB2 3.1.5.2): one credit per 64 KiB with
+ * LARGE_MTU (2.1+), else 1. A reconnect negotiates the same capabilities.
+ */
+static uint16_t credits_for(struct smb_client *c, size_t len)
+{
+	if (c->dialect < SMB2_DIALECT_0210 || !(c->server_caps & SMB2_GLOBAL_CAP_LARGE_MTU) || !len)
+		return 1;
+	return (uint16_t)((len - 1) / 65536 + 1);
+}
+
+unsigned long smbc_round_trips(struct smb_client *c)
+{
+	return __atomic_load_n(&c->round_trips, __ATOMIC_RELAXED);
+}
+
 static struct smb_req *mkreq(struct smb_client *c, uint16_t cmd, size_t body_cap)
 {
-	struct smb_req *req = req_new(cmd, body_cap);
-	if (req) {
-		req->session_id = c->session_id;
-		req->tree_id = c->tree_id;
-	}
-	return req;
+	(void)c;
+	return req_new(cmd, body_cap);
 }
 
 static void put_chain(struct smb_req *head)
@@ -56,10 +115,130 @@ static int status_rc(const struct smb_req *req)
 	return req->status && !rc ? -EIO : rc;
 }
 
-static int call_chain(struct smb_client *c, struct smb_req *head)
+/* Statuses that mean "this session or tree is gone": reconnect and replay. */
+static int status_needs_reconnect(uint32_t st)
 {
-	__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
-	return conn_call(c->conn, head);
+	return st == STATUS_NETWORK_SESSION_EXPIRED || st == STATUS_USER_SESSION_DELETED ||
+	       st == STATUS_NETWORK_NAME_DELETED;
+}
+
+/* Transport results worth a reconnect (not local failures like -ENOMEM). */
+static int rc_needs_reconnect(int rc)
+{
+	return rc == -ECONNRESET || rc == -ENOTCONN || rc == -ECONNABORTED || rc == -ETIMEDOUT ||
+	       rc == -EIO || rc == -EPIPE || rc == -EPROTO || rc == -EBADMSG;
+}
+
+static int file_reopen_locked(struct smbc_file *f, uint64_t gen);
+
+/*
+ * FileId of f valid on generation gen: reopens by path if the file was
+ * opened on an older connection. -EAGAIN when the connection moved on again.
+ */
+static int file_fid_for(struct smbc_file *f, uint64_t gen, struct smb2_file_id *fid)
+{
+	int rc = 0;
+	pthread_mutex_lock(&f->lock);
+	if (f->err)
+		rc = f->err;
+	else if (f->gen != gen)
+		rc = file_reopen_locked(f, gen);
+	if (!rc)
+		*fid = f->fid;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Write the FileIds of a chain's requests for this snapshot. */
+static int patch_fids(struct smb_req *head, uint64_t gen)
+{
+	for (struct smb_req *r = head; r; r = r->chain_next) {
+		struct smb2_file_id fid;
+		int rc;
+		if (!r->fid_src)
+			continue;
+		rc = file_fid_for(r->fid_src, gen, &fid);
+		if (rc)
+			return rc;
+		le64_store(r->buf + SMB2_HDR_SIZE + r->fid_off, fid.persistent);
+		le64_store(r->buf + SMB2_HDR_SIZE + r->fid_off + 8, fid.volatile_);
+	}
+	return 0;
+}
+
+static struct smb_req *clone_chain(struct smb_req *head)
+{
+	struct smb_req *nhead = NULL, **tail = &nhead;
+	for (struct smb_req *r = head; r; r = r->chain_next) {
+		struct smb_req *n = req_clone(r);
+		if (!n) {
+			put_chain(nhead);
+			return NULL;
+		}
+		*tail = n;
+		tail = &n->chain_next;
+	}
+	return nhead;
+}
+
+/*
+ * Send a chain and wait for it, surviving connection failures. *headp may be
+ * replaced by a fresh copy of the chain (the caller reads results from
+ * *headp and puts it). Returns the transport result: 0 means every request
+ * has a response (check their status).
+ */
+static int call_chain(struct smb_client *c, struct smb_req **headp)
+{
+	for (;;) {
+		struct smb_req *head = *headp;
+		struct smbc_chan ch;
+		int rc, retry = 0;
+
+		rc = smbc_chan_get(c, &ch);
+		if (rc)
+			return rc;
+		for (struct smb_req *r = head; r; r = r->chain_next) {
+			r->session_id = ch.session_id;
+			r->tree_id = ch.tree_id;
+		}
+		rc = patch_fids(head, ch.gen);
+		if (rc == -EAGAIN) {
+			retry = 1;
+		} else if (rc) {
+			smbc_chan_put(&ch);
+			return rc;
+		} else {
+			__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
+			rc = conn_call(ch.conn, head);
+			if (rc && rc_needs_reconnect(rc)) {
+				retry = 1;
+			} else if (!rc) {
+				for (struct smb_req *r = head; r; r = r->chain_next) {
+					if (status_needs_reconnect(r->status))
+						retry = 1;
+					/* a FileId from before a reconnect that slipped in */
+					if (r->fid_src && (r->status == STATUS_FILE_CLOSED ||
+							   r->status == STATUS_INVALID_HANDLE) &&
+					    smbc_gen(c) != ch.gen)
+						retry = 1;
+				}
+			}
+		}
+		smbc_chan_put(&ch);
+		if (!retry)
+			return rc;
+		LOG_DBG("%s: connection lost; waiting to replay", smb2_cmd_name(head->command));
+		rc = smbc_wait_reconnect(c, ch.gen);
+		if (rc)
+			return rc;
+		{
+			struct smb_req *fresh = clone_chain(head);
+			if (!fresh)
+				return -ENOMEM;
+			put_chain(head);
+			*headp = fresh;
+		}
+	}
 }
 
 static struct smb_req *create_req_build(struct smb_client *c, const char *path,
@@ -89,6 +268,13 @@ static struct smb_req *create_req_build(struct smb_client *c, const char *path,
 	return req;
 }
 
+/* A request on an open file: the FileId is filled in at send time. */
+static void set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off)
+{
+	req->fid_src = f;
+	req->fid_off = off;
+}
+
 static struct smb_req *close_req_build(struct smb_client *c, const struct smb2_file_id *fid,
 				       uint16_t flags)
 {
@@ -114,46 +300,57 @@ static void stat_from_times(struct smb_stat *st, uint64_t cr, uint64_t la, uint6
 	filetime_to_timespec(ch, &st->ctime);
 }
 
+/* Nth request of a chain (0 = head). */
+static struct smb_req *nth(struct smb_req *head, int n)
+{
+	while (head && n--)
+		head = head->chain_next;
+	return head;
+}
+
 /*
  * CREATE(path) + mid + CLOSE as one related compound: one round trip. mid
- * (may be NULL) gets SMB2_FLAGS_RELATED_OPERATIONS and the related FileId;
- * the caller keeps its reference to read the response. Returns the first
- * failure: transport, CREATE status, then mid's status (BUFFER_OVERFLOW is
- * not a failure).
+ * (may be NULL) gets SMB2_FLAGS_RELATED_OPERATIONS and the related FileId.
+ * Consumes mid; on success *mid_out (if given) holds the mid request of the
+ * chain that got the answer (put it). Returns the first failure: transport,
+ * CREATE status, then mid's status (BUFFER_OVERFLOW is not a failure).
  */
 static int open_do_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
-			 struct smb_req *mid)
+			 struct smb_req *mid, struct smb_req **mid_out)
 {
-	struct smb_req *cr, *cl;
+	struct smb_req *cr, *cl, *head;
 	int rc;
 
+	if (mid_out)
+		*mid_out = NULL;
 	cr = create_req_build(c, path, a);
 	cl = close_req_build(c, &related_fid, 0);
 	if (!cr || !cl) {
 		req_put(cr);
 		req_put(cl);
+		req_put(mid);
 		return -ENOMEM;
 	}
 	cl->flags = SMB2_FLAGS_RELATED_OPERATIONS;
 	if (mid) {
-		req_get(mid);
 		mid->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
 		mid->chain_next = cl;
 		cr->chain_next = mid;
 	} else {
 		cr->chain_next = cl;
 	}
-	rc = call_chain(c, cr);
-	if (!rc && cr->status != STATUS_SUCCESS)
-		rc = status_rc(cr);
+	head = cr;
+	rc = call_chain(c, &head);
+	mid = mid ? nth(head, 1) : NULL;
+	if (!rc && head->status != STATUS_SUCCESS)
+		rc = status_rc(head);
 	if (!rc && mid && mid->status != STATUS_SUCCESS && mid->status != STATUS_BUFFER_OVERFLOW)
 		rc = status_rc(mid);
-	if (mid)
-		mid->chain_next = NULL;
-	cr->chain_next = NULL;
-	req_put(cr);
-	req_put(mid);
-	req_put(cl);
+	if (!rc && mid && mid_out) {
+		req_get(mid);
+		*mid_out = mid;
+	}
+	put_chain(head);
 	return rc;
 }
 
@@ -233,7 +430,7 @@ static int open_stat_close(struct smb_client *c, const char *path, const struct 
 	int rc;
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, path, a, q);
+	rc = open_do_close(c, path, a, q, &q);
 	if (!rc && st)
 		rc = stat_from_all(q, st);
 	req_put(q);
@@ -262,43 +459,49 @@ int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, 
 	struct smbc_open_args a = {.access = access | SYNCHRONIZE, .disposition = FILE_OPEN,
 				   .options = FILE_OPEN_REPARSE_POINT};
 	struct smb_req *q = set_info_build(c, &related_fid, cls, buf, len);
-	int rc;
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, path, &a, q);
-	req_put(q);
+	return open_do_close(c, path, &a, q, NULL);
+}
+
+/* One request on an open file; returns transport or status failure. *out keeps the answer. */
+static int call_on_file(struct smb_client *c, struct smb_req *req, struct smb_req **out,
+			int ok_overflow)
+{
+	int rc = call_chain(c, &req);
+	if (!rc && req->status != STATUS_SUCCESS &&
+	    !(ok_overflow && req->status == STATUS_BUFFER_OVERFLOW))
+		rc = status_rc(req);
+	if (out && !rc)
+		*out = req;
+	else
+		req_put(req);
 	return rc;
 }
 
-int smbc_set_info_fid(struct smb_client *c, const struct smb_fid *fid, uint8_t cls,
+int smbc_set_info_fid(struct smb_client *c, struct smbc_file *f, uint8_t cls,
 		      const uint8_t *buf, uint32_t len)
 {
-	struct smb2_file_id f = {fid->persistent, fid->volatile_};
-	struct smb_req *q = set_info_build(c, &f, cls, buf, len);
-	int rc;
+	struct smb_req *q = set_info_build(c, &related_fid, cls, buf, len);
 	if (!q)
 		return -ENOMEM;
-	rc = call_chain(c, q);
-	if (!rc && q->status != STATUS_SUCCESS)
-		rc = status_rc(q);
-	req_put(q);
-	return rc;
+	set_fid_src(q, f, FID_OFF_SET_INFO);
+	return call_on_file(c, q, NULL, 0);
 }
 
-int smbc_query_fid(struct smb_client *c, const struct smb_fid *fid, struct smb_stat *st)
+int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *st)
 {
-	struct smb2_file_id f = {fid->persistent, fid->volatile_};
-	struct smb_req *q = query_info_build(c, &f, SMB2_0_INFO_FILE, FileAllInformation,
+	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILE, FileAllInformation,
 					     QUERY_INFO_OUT);
 	int rc;
 	if (!q)
 		return -ENOMEM;
-	rc = call_chain(c, q);
-	if (!rc && q->status != STATUS_SUCCESS && q->status != STATUS_BUFFER_OVERFLOW)
-		rc = status_rc(q);
-	if (!rc)
+	set_fid_src(q, f, FID_OFF_QUERY_INFO);
+	rc = call_on_file(c, q, &q, 1);
+	if (!rc) {
 		rc = stat_from_all(q, st);
-	req_put(q);
+		req_put(q);
+	}
 	return rc;
 }
 
@@ -310,16 +513,13 @@ int smbc_delete(struct smb_client *c, const char *path, int is_dir)
 	uint8_t buf[8];
 	struct wbuf w = wbuf_init(buf, sizeof(buf));
 	struct smb_req *q;
-	int rc;
 
 	if (fscc_disposition_encode(&w, 1))
 		return -EIO;
 	q = set_info_build(c, &related_fid, FileDispositionInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, path, &a, q);
-	req_put(q);
-	return rc;
+	return open_do_close(c, path, &a, q, NULL);
 }
 
 int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace)
@@ -329,28 +529,31 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 	uint8_t buf[24 + NAME_CAP];
 	struct wbuf w = wbuf_init(buf, sizeof(buf));
 	struct smb_req *q;
-	int rc;
 
 	if (fscc_rename_encode(&w, replace, to))
 		return -ENAMETOOLONG;
 	q = set_info_build(c, &related_fid, FileRenameInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, from, &a, q);
-	req_put(q);
-	return rc;
+	return open_do_close(c, from, &a, q, NULL);
 }
 
-int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
-	      struct smb_fid *fid, struct smb_stat *st, uint32_t *action)
+/* ------------------------------------------------------------------ open files */
+
+/* CREATE path with a; on success *fid and optionally the attributes. One round trip. */
+static int do_create(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+		     struct smb2_file_id *fid, struct smb_stat *st, uint32_t *action,
+		     uint64_t *gen_out)
 {
 	struct create_resp resp;
 	struct smb_req *req = create_req_build(c, path, a);
+	uint64_t gen;
 	int rc;
 
 	if (!req)
 		return -ENOMEM;
-	rc = call_chain(c, req);
+	rc = call_chain(c, &req);
+	gen = smbc_gen(c); /* the generation the answer came on (no reconnect since: it completed) */
 	if (rc)
 		goto out;
 	if (req->status != STATUS_SUCCESS) {
@@ -361,8 +564,9 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 		rc = -EIO;
 		goto out;
 	}
-	fid->persistent = resp.file_id.persistent;
-	fid->volatile_ = resp.file_id.volatile_;
+	*fid = resp.file_id;
+	if (gen_out)
+		*gen_out = gen;
 	if (st) {
 		memset(st, 0, sizeof(*st));
 		st->size = resp.end_of_file;
@@ -379,21 +583,101 @@ out:
 	return rc;
 }
 
-int smbc_close(struct smb_client *c, const struct smb_fid *fid)
+/* Lock held. Reopen f by its path on the current connection. */
+static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 {
-	struct smb2_file_id f = {fid->persistent, fid->volatile_};
-	struct smb_req *req = close_req_build(c, &f, 0);
+	struct smbc_open_args a = f->args;
+	struct smb2_file_id fid;
+	uint64_t got;
 	int rc;
-	if (!req)
+
+	/* Whatever the first open did (create, truncate), a reopen only opens. */
+	a.disposition = FILE_OPEN;
+	a.options &= ~(uint32_t)FILE_DELETE_ON_CLOSE;
+	rc = do_create(f->c, f->path, &a, &fid, NULL, NULL, &got);
+	if (rc) {
+		LOG_WARN("cannot reopen a file after reconnecting: %s", strerror(-rc));
+		if (!rc_needs_reconnect(rc))
+			f->err = -EIO;
+		return rc_needs_reconnect(rc) ? -EAGAIN : -EIO;
+	}
+	f->fid = fid;
+	f->gen = got;
+	LOG_DBG("reopened %s after reconnect", f->path);
+	return got == gen ? 0 : -EAGAIN;
+}
+
+int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+	      struct smbc_file **out, struct smb_stat *st, uint32_t *action)
+{
+	struct smbc_file *f = calloc(1, sizeof(*f));
+	int rc;
+
+	if (!f)
 		return -ENOMEM;
-	rc = call_chain(c, req);
-	if (!rc && req->status != STATUS_SUCCESS)
-		rc = status_rc(req);
-	req_put(req);
+	f->c = c;
+	f->args = *a;
+	f->path = strdup(path);
+	if (!f->path) {
+		free(f);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	rc = do_create(c, path, a, &f->fid, st, action, &f->gen);
+	if (rc) {
+		pthread_mutex_destroy(&f->lock);
+		free(f->path);
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+int smbc_file_set_path(struct smbc_file *f, const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->lock);
+	free(f->path);
+	f->path = p;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+int smbc_close(struct smb_client *c, struct smbc_file *f)
+{
+	struct smbc_chan ch;
+	struct smb_req *req;
+	int rc = 0;
+
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	/* A handle from an older connection is already gone on the server. */
+	if (!f->err && !smbc_chan_get(c, &ch)) {
+		if (ch.gen == f->gen && (req = close_req_build(c, &f->fid, 0))) {
+			req->session_id = ch.session_id;
+			req->tree_id = ch.tree_id;
+			__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
+			rc = conn_call(ch.conn, req);
+			if (!rc && req->status != STATUS_SUCCESS)
+				rc = status_rc(req);
+			else if (rc_needs_reconnect(rc))
+				rc = 0; /* the connection took the handle with it */
+			req_put(req);
+		}
+		smbc_chan_put(&ch);
+	}
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&f->lock);
+	free(f->path);
+	free(f);
 	return rc;
 }
 
-ssize_t smbc_read(struct smb_client *c, const struct smb_fid *fid, uint64_t off, void *buf,
+ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void *buf,
 		  size_t len)
 {
 	struct read_req rr;
@@ -410,16 +694,16 @@ ssize_t smbc_read(struct smb_client *c, const struct smb_fid *fid, uint64_t off,
 	memset(&rr, 0, sizeof(rr));
 	rr.length = (uint32_t)len;
 	rr.offset = off;
-	rr.file_id.persistent = fid->persistent;
-	rr.file_id.volatile_ = fid->volatile_;
+	rr.file_id = related_fid;
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (read_req_encode(&w, &rr)) {
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = conn_charge_for(c->conn, len);
-	rc = call_chain(c, req);
+	set_fid_src(req, f, FID_OFF_READ);
+	req->credit_charge = credits_for(c, len);
+	rc = call_chain(c, &req);
 	if (rc)
 		goto out;
 	if (req->status == STATUS_END_OF_FILE) {
@@ -463,7 +747,7 @@ static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_f
 		return NULL;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = conn_charge_for(c->conn, QUERY_DIR_OUT);
+	req->credit_charge = credits_for(c, QUERY_DIR_OUT);
 	return req;
 }
 
@@ -490,6 +774,10 @@ static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg)
 			LOG_DBG("skipping a directory entry whose name is not valid UTF-16");
 			continue;
 		}
+		if (!nlen || memchr(name, '/', nlen)) {
+			LOG_DBG("skipping a directory entry with a name POSIX cannot hold");
+			continue;
+		}
 		memset(&st, 0, sizeof(st));
 		st.ino = de.file_index_id;
 		st.size = de.end_of_file;
@@ -506,7 +794,8 @@ static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg)
 	return 0;
 }
 
-int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+/* One pass over the directory; -EAGAIN when the connection changed under it. */
+static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
 {
 	struct smbc_open_args a = {
 		.access = FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -515,7 +804,8 @@ int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, voi
 	};
 	struct create_resp cresp;
 	struct smb2_file_id fid;
-	struct smb_req *cr, *qd;
+	struct smb_req *head, *cr, *qd;
+	uint64_t gen;
 	int rc, brc;
 
 	cr = create_req_build(c, path, &a);
@@ -527,40 +817,61 @@ int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, voi
 	}
 	qd->flags = SMB2_FLAGS_RELATED_OPERATIONS;
 	cr->chain_next = qd;
-	rc = call_chain(c, cr);
+	head = cr;
+	rc = call_chain(c, &head);
+	gen = smbc_gen(c);
 	if (rc) {
-		put_chain(cr);
+		put_chain(head);
 		return rc;
 	}
-	if (cr->status != STATUS_SUCCESS) {
-		rc = status_rc(cr);
-		put_chain(cr);
+	if (head->status != STATUS_SUCCESS) {
+		rc = status_rc(head);
+		put_chain(head);
 		return rc;
 	}
-	if (create_resp_decode(cr->resp, cr->resp_len, &cresp)) {
-		put_chain(cr);
+	if (create_resp_decode(head->resp, head->resp_len, &cresp)) {
+		put_chain(head);
 		return -EIO;
 	}
 	fid = cresp.file_id;
-	brc = dir_batch(qd, fn, arg);
-	put_chain(cr);
+	brc = dir_batch(head->chain_next, fn, arg);
+	put_chain(head);
 	while (brc == 0) {
 		qd = query_dir_build(c, &fid, 0);
 		if (!qd) {
 			brc = -ENOMEM;
 			break;
 		}
-		rc = call_chain(c, qd);
-		brc = rc ? rc : dir_batch(qd, fn, arg);
+		rc = call_chain(c, &qd);
+		if (!rc && smbc_gen(c) != gen)
+			brc = -EAGAIN; /* the handle belonged to the old connection */
+		else
+			brc = rc ? rc : dir_batch(qd, fn, arg);
+		if (brc < 0 && smbc_gen(c) != gen)
+			brc = -EAGAIN;
 		req_put(qd);
 	}
-	{
-		struct smb_fid f = {fid.persistent, fid.volatile_};
-		rc = smbc_close(c, &f);
+	if (smbc_gen(c) == gen) {
+		struct smb_req *cl = close_req_build(c, &fid, 0);
+		if (cl) {
+			(void)call_chain(c, &cl);
+			req_put(cl);
+		}
 	}
 	if (brc < 0)
 		return brc;
 	return brc == 1 ? 0 : brc;
+}
+
+int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+{
+	int rc = -EAGAIN;
+	for (int i = 0; i < LIST_RESTARTS && rc == -EAGAIN; i++) {
+		if (i)
+			fn(NULL, NULL, arg); /* start over */
+		rc = list_once(c, path, fn, arg);
+	}
+	return rc == -EAGAIN ? -EIO : rc;
 }
 
 int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
@@ -575,9 +886,9 @@ int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
 
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, "", &a, q);
+	rc = open_do_close(c, "", &a, q, &q);
 	if (rc)
-		goto out;
+		return rc;
 	if (query_info_resp_decode(q->resp, q->resp_len, &qr) ||
 	    fscc_fs_full_size_decode(qr.buffer, qr.buffer_len, &fsz)) {
 		rc = -EIO;
@@ -595,7 +906,7 @@ out:
 	return rc;
 }
 
-ssize_t smbc_write(struct smb_client *c, const struct smb_fid *fid, uint64_t off, const void *buf,
+ssize_t smbc_write(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *buf,
 		   size_t len)
 {
 	struct write_req wr;
@@ -606,23 +917,24 @@ ssize_t smbc_write(struct smb_client *c, const struct smb_fid *fid, uint64_t off
 
 	if (len > UINT32_MAX || len == 0)
 		return len ? -EINVAL : 0;
-	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN + len);
+	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN);
 	if (!req)
 		return -ENOMEM;
 	memset(&wr, 0, sizeof(wr));
 	wr.length = (uint32_t)len;
 	wr.offset = off;
-	wr.file_id.persistent = fid->persistent;
-	wr.file_id.volatile_ = fid->volatile_;
-	wr.data = buf;
+	wr.file_id = related_fid;
 	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (write_req_encode(&w, &wr)) {
+	if (write_req_encode_hdr(&w, &wr)) {
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = conn_charge_for(c->conn, len);
-	rc = call_chain(c, req);
+	req->xdata = buf; /* the caller's buffer outlives this synchronous call */
+	req->xlen = len;
+	set_fid_src(req, f, FID_OFF_WRITE);
+	req->credit_charge = credits_for(c, len);
+	rc = call_chain(c, &req);
 	if (rc)
 		goto out;
 	if (req->status != STATUS_SUCCESS) {
@@ -640,25 +952,20 @@ out:
 	return rc;
 }
 
-int smbc_flush(struct smb_client *c, const struct smb_fid *fid)
+int smbc_flush(struct smb_client *c, struct smbc_file *f)
 {
-	struct smb2_file_id f = {fid->persistent, fid->volatile_};
 	struct smb_req *req = mkreq(c, SMB2_FLUSH, 32);
 	struct wbuf w;
-	int rc;
 	if (!req)
 		return -ENOMEM;
 	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (flush_req_encode(&w, &f)) {
+	if (flush_req_encode(&w, &related_fid)) {
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	rc = call_chain(c, req);
-	if (!rc && req->status != STATUS_SUCCESS)
-		rc = status_rc(req);
-	req_put(req);
-	return rc;
+	set_fid_src(req, f, FID_OFF_FLUSH);
+	return call_on_file(c, req, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ async bulk I/O */
@@ -674,149 +981,225 @@ void smbc_buf_put(struct smbc_buf *b)
 	req_put((struct smb_req *)b);
 }
 
-struct async_ctx {
-	size_t len;
-	union {
-		smbc_read_cb rcb;
-		smbc_write_cb wcb;
-	} cb;
-	void *arg;
-};
-
-static void read_done(struct smb_req *req, void *p)
+struct smbc_io *smbc_io_next(struct smbc_io *io)
 {
-	struct async_ctx *a = p;
-	struct read_resp resp;
+	return io->next;
+}
+
+void smbc_io_set_next(struct smbc_io *io, struct smbc_io *next)
+{
+	io->next = next;
+}
+
+int64_t smbc_io_parked_ns(struct smbc_io *io)
+{
+	return io->parked_ns;
+}
+
+void smbc_io_set_parked_ns(struct smbc_io *io, int64_t t)
+{
+	io->parked_ns = t;
+}
+
+void smbc_io_fail(struct smbc_io *io, int rc)
+{
+	if (io->is_write)
+		io->wcb(io->arg, rc);
+	else
+		io->rcb(io->arg, rc, NULL, NULL);
+	free(io->data);
+	free(io);
+}
+
+static void io_done(struct smb_req *req, void *p)
+{
+	struct smbc_io *io = p;
+	struct smb_client *c = io->c;
 	ssize_t rc = req->rc;
 
-	if (!rc) {
-		if (req->status == STATUS_END_OF_FILE) {
-			a->cb.rcb(a->arg, 0, NULL, (struct smbc_buf *)req);
-			goto out;
-		}
-		if (req->status != STATUS_SUCCESS) {
-			rc = status_rc(req);
-		} else if (read_resp_decode(req->resp, req->resp_len, &resp) ||
-			   resp.data_len > a->len) {
-			LOG_WARN("malformed READ response from server");
-			rc = -EIO;
-		} else {
-			a->cb.rcb(a->arg, resp.data_len, resp.data, (struct smbc_buf *)req);
-			goto out;
-		}
+	if ((rc && rc_needs_reconnect((int)rc)) || (!rc && status_needs_reconnect(req->status))) {
+		smbc_replay_push(c, io, io->gen); /* the connection broke: send it again later */
+		req_put(req);
+		return;
 	}
-	a->cb.rcb(a->arg, rc, NULL, NULL);
+	if (!rc && (req->status == STATUS_FILE_CLOSED || req->status == STATUS_INVALID_HANDLE) &&
+	    smbc_gen(c) != io->gen) {
+		smbc_replay_push(c, io, 0); /* a stale FileId: reopen and send again */
+		req_put(req);
+		return;
+	}
+	if (io->is_write) {
+		struct write_resp resp;
+		if (!rc) {
+			if (req->status != STATUS_SUCCESS)
+				rc = status_rc(req);
+			else if (write_resp_decode(req->resp, req->resp_len, &resp) ||
+				 resp.count > io->len)
+				rc = -EIO;
+			else
+				rc = resp.count;
+		}
+		io->wcb(io->arg, rc);
+	} else {
+		struct read_resp resp;
+		if (!rc) {
+			if (req->status == STATUS_END_OF_FILE) {
+				io->rcb(io->arg, 0, NULL, (struct smbc_buf *)req);
+				goto out;
+			}
+			if (req->status != STATUS_SUCCESS) {
+				rc = status_rc(req);
+			} else if (read_resp_decode(req->resp, req->resp_len, &resp) ||
+				   resp.data_len > io->len) {
+				LOG_WARN("malformed READ response from server");
+				rc = -EIO;
+			} else {
+				io->rcb(io->arg, resp.data_len, resp.data, (struct smbc_buf *)req);
+				goto out;
+			}
+		}
+		io->rcb(io->arg, rc, NULL, NULL);
+	}
 out:
-	free(a);
-	req_put(req); /* the submitter's reference, handed to this callback */
-}
-
-int smbc_read_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off, size_t len,
-		    smbc_read_cb cb, void *arg)
-{
-	struct read_req rr;
-	struct smb_req *req;
-	struct async_ctx *a;
-	struct wbuf w;
-	int rc;
-
-	if (len > UINT32_MAX || len == 0)
-		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	req = mkreq(c, SMB2_READ, 64);
-	if (!a || !req) {
-		free(a);
-		req_put(req);
-		return -ENOMEM;
+	if (io->is_write) {
+		/* The request owns the write data now (a frame may still reference it). */
+		req->xdata_owned = 1;
+		io->data = NULL;
 	}
-	memset(&rr, 0, sizeof(rr));
-	rr.length = (uint32_t)len;
-	rr.offset = off;
-	rr.file_id.persistent = fid->persistent;
-	rr.file_id.volatile_ = fid->volatile_;
-	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (read_req_encode(&w, &rr)) {
-		free(a);
-		req_put(req);
-		return -EIO;
-	}
-	req_set_body_len(req, w.off);
-	req->credit_charge = conn_charge_for(c->conn, len);
-	a->len = len;
-	a->cb.rcb = cb;
-	a->arg = arg;
-	req->done = read_done;
-	req->done_arg = a;
-	__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
-	rc = conn_submit(c->conn, req);
-	if (rc) {
-		free(a);
-		req_put(req);
-	}
-	return rc;
-}
-
-static void write_done(struct smb_req *req, void *p)
-{
-	struct async_ctx *a = p;
-	struct write_resp resp;
-	ssize_t rc = req->rc;
-
-	if (!rc) {
-		if (req->status != STATUS_SUCCESS)
-			rc = status_rc(req);
-		else if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > a->len)
-			rc = -EIO;
-		else
-			rc = resp.count;
-	}
-	a->cb.wcb(a->arg, rc);
-	free(a);
+	free(io);
 	req_put(req);
 }
 
-int smbc_write_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off,
-		     const void *buf, size_t len, smbc_write_cb cb, void *arg)
+/*
+ * Send io on the current connection. may_block: allowed to reopen its file
+ * (not on a loop thread); otherwise a file needing a reopen parks the io.
+ * Returns 0 (io is in flight or parked) or -errno (io untouched).
+ */
+static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 {
-	struct write_req wr;
+	struct smbc_chan ch;
+	struct smb2_file_id fid;
 	struct smb_req *req;
-	struct async_ctx *a;
 	struct wbuf w;
 	int rc;
 
-	if (len > UINT32_MAX || len == 0)
-		return -EINVAL;
-	a = calloc(1, sizeof(*a));
-	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN + len);
-	if (!a || !req) {
-		free(a);
-		req_put(req);
+	rc = smbc_chan_get(c, &ch);
+	if (rc)
+		return rc;
+	if (may_block) {
+		rc = file_fid_for(io->f, ch.gen, &fid);
+	} else {
+		pthread_mutex_lock(&io->f->lock);
+		rc = io->f->err ? io->f->err : io->f->gen != ch.gen ? -EAGAIN : 0;
+		fid = io->f->fid;
+		pthread_mutex_unlock(&io->f->lock);
+	}
+	if (rc == -EAGAIN) {
+		smbc_chan_put(&ch);
+		smbc_replay_push(c, io, 0);
+		return 0;
+	}
+	if (rc) {
+		smbc_chan_put(&ch);
+		return rc;
+	}
+	req = req_new(io->is_write ? SMB2_WRITE : SMB2_READ, 64);
+	if (!req) {
+		smbc_chan_put(&ch);
 		return -ENOMEM;
 	}
-	memset(&wr, 0, sizeof(wr));
-	wr.length = (uint32_t)len;
-	wr.offset = off;
-	wr.file_id.persistent = fid->persistent;
-	wr.file_id.volatile_ = fid->volatile_;
-	wr.data = buf;
 	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (write_req_encode(&w, &wr)) {
-		free(a);
+	if (io->is_write) {
+		struct write_req wr = {.length = (uint32_t)io->len, .offset = io->off, .file_id = fid};
+		rc = write_req_encode_hdr(&w, &wr);
+		/* the request owns the data from here; a replay takes it back */
+		req->xdata = io->data;
+		req->xlen = io->len;
+	} else {
+		struct read_req rr = {.length = (uint32_t)io->len, .offset = io->off, .file_id = fid};
+		rc = read_req_encode(&w, &rr);
+	}
+	if (rc) {
+		smbc_chan_put(&ch);
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = conn_charge_for(c->conn, len);
-	a->len = len;
-	a->cb.wcb = cb;
-	a->arg = arg;
-	req->done = write_done;
-	req->done_arg = a;
+	req->session_id = ch.session_id;
+	req->tree_id = ch.tree_id;
+	req->credit_charge = conn_charge_for(ch.conn, io->len);
+	req->done = io_done;
+	req->done_arg = io;
+	io->gen = ch.gen;
 	__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
-	rc = conn_submit(c->conn, req);
+	rc = conn_submit(ch.conn, req);
 	if (rc) {
-		free(a);
+		/* the connection died between snapshot and submit: park it */
 		req_put(req);
+		smbc_replay_push(c, io, ch.gen);
+		rc = 0;
+	}
+	/* else: our reference passes to io_done, which puts it */
+	smbc_chan_put(&ch);
+	return rc;
+}
+
+int smbc_io_resubmit(struct smb_client *c, struct smbc_io *io)
+{
+	return io_submit(c, io, 1);
+}
+
+int smbc_read_async(struct smb_client *c, struct smbc_file *f, uint64_t off, size_t len,
+		    smbc_read_cb cb, void *arg)
+{
+	struct smbc_io *io;
+	int rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return -EINVAL;
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	io->c = c;
+	io->f = f;
+	io->off = off;
+	io->len = len;
+	io->rcb = cb;
+	io->arg = arg;
+	rc = io_submit(c, io, 0);
+	if (rc)
+		free(io);
+	return rc;
+}
+
+int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
+		     const void *buf, size_t len, smbc_write_cb cb, void *arg)
+{
+	struct smbc_io *io;
+	int rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return -EINVAL;
+	io = calloc(1, sizeof(*io));
+	if (!io)
+		return -ENOMEM;
+	io->data = malloc(len);
+	if (!io->data) {
+		free(io);
+		return -ENOMEM;
+	}
+	memcpy(io->data, buf, len);
+	io->is_write = 1;
+	io->c = c;
+	io->f = f;
+	io->off = off;
+	io->len = len;
+	io->wcb = cb;
+	io->arg = arg;
+	rc = io_submit(c, io, 0);
+	if (rc) {
+		free(io->data);
+		free(io);
 	}
 	return rc;
 }

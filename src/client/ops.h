@@ -17,10 +17,11 @@
 
 #include "client/session.h"
 
-struct smb_fid {
-	uint64_t persistent;
-	uint64_t volatile_;
-};
+/*
+ * An open file. The client owns its FileId and reopens it (by path) after a
+ * reconnect, so callers hold this pointer across connection failures.
+ */
+struct smbc_file;
 
 /* File attributes as the server reports them. */
 struct smb_stat {
@@ -54,18 +55,24 @@ struct smbc_open_args {
 
 /* Open (or create) path. st and action may be NULL. */
 int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
-	      struct smb_fid *fid, struct smb_stat *st, uint32_t *action);
+	      struct smbc_file **out, struct smb_stat *st, uint32_t *action);
 
-int smbc_close(struct smb_client *c, const struct smb_fid *fid);
+/* Close and free the file (also when the connection is gone). */
+int smbc_close(struct smb_client *c, struct smbc_file *f);
+
+/* The file was renamed: reopen it by its new path if that is ever needed. */
+int smbc_file_set_path(struct smbc_file *f, const char *path);
 
 /* Read up to len bytes at off into buf (len <= c->max_read). Returns bytes read, 0 at EOF. */
-ssize_t smbc_read(struct smb_client *c, const struct smb_fid *fid, uint64_t off, void *buf,
+ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void *buf,
 		  size_t len);
 
 /*
  * List a directory: open it, stream QUERY_DIRECTORY (FileIdBothDirectoryInformation,
  * 64 KiB buffers) until the end, close. fn is called for each entry (including "."
- * and ".."); a non-zero return stops the listing and is returned.
+ * and ".."); a non-zero return stops the listing and is returned. If the
+ * connection fails midway the listing starts again: fn(NULL, NULL, arg)
+ * first tells the caller to forget what it was given.
  */
 typedef int (*smbc_dirent_fn)(const char *name, const struct smb_stat *st, void *arg);
 int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg);
@@ -73,11 +80,11 @@ int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, voi
 int smbc_statfs(struct smb_client *c, struct smb_statfs *out);
 
 /* Write len bytes at off (len <= c->max_write). Returns bytes written. */
-ssize_t smbc_write(struct smb_client *c, const struct smb_fid *fid, uint64_t off, const void *buf,
+ssize_t smbc_write(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *buf,
 		   size_t len);
 
 /* SMB2 FLUSH: the server commits the file's data to stable storage. */
-int smbc_flush(struct smb_client *c, const struct smb_fid *fid);
+int smbc_flush(struct smb_client *c, struct smbc_file *f);
 
 /* Create a directory and return its attributes: one compound. */
 int smbc_mkdir(struct smb_client *c, const char *path, struct smb_stat *st);
@@ -91,12 +98,14 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 /* SET_INFO of a file information class, by path (one compound) or by open handle. */
 int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, uint8_t cls,
 		       const uint8_t *buf, uint32_t len);
-int smbc_set_info_fid(struct smb_client *c, const struct smb_fid *fid, uint8_t cls,
+int smbc_set_info_fid(struct smb_client *c, struct smbc_file *f, uint8_t cls,
 		      const uint8_t *buf, uint32_t len);
 
 /*
- * Asynchronous READ/WRITE for bulk I/O: the callback runs exactly once on the
- * connection's loop thread (it must not block or wait for another reply).
+ * Asynchronous READ/WRITE for bulk I/O: the callback runs exactly once, on a
+ * connection's loop thread or the reconnect thread (it must not block or
+ * wait for another reply). I/O cut off by a connection failure is replayed
+ * on the next connection, not failed (soft mounts: until the soft timeout).
  * For reads, data is a view valid only during the callback unless the caller
  * takes the keep reference (smbc_buf_get) it is given.
  */
@@ -104,14 +113,17 @@ struct smbc_buf; /* a received frame kept alive for zero-copy data */
 void smbc_buf_get(struct smbc_buf *b);
 void smbc_buf_put(struct smbc_buf *b);
 typedef void (*smbc_read_cb)(void *arg, ssize_t rc, const uint8_t *data, struct smbc_buf *keep);
-int smbc_read_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off, size_t len,
+int smbc_read_async(struct smb_client *c, struct smbc_file *f, uint64_t off, size_t len,
 		    smbc_read_cb cb, void *arg);
 typedef void (*smbc_write_cb)(void *arg, ssize_t rc);
 /* Copies buf before returning. */
-int smbc_write_async(struct smb_client *c, const struct smb_fid *fid, uint64_t off,
+int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
 		     const void *buf, size_t len, smbc_write_cb cb, void *arg);
 
 /* FileAllInformation of an open handle. */
-int smbc_query_fid(struct smb_client *c, const struct smb_fid *fid, struct smb_stat *st);
+int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *st);
+
+/* Round trips sent so far (debug counter). */
+unsigned long smbc_round_trips(struct smb_client *c);
 
 #endif

@@ -17,6 +17,10 @@
  */
 #include "client/session.h"
 
+#include <time.h>
+
+#include "client/pool.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -674,30 +678,20 @@ out:
 	return rc;
 }
 
-int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen)
+/* Connect, negotiate, log on, connect the tree: everything on c->conn (new). */
+static int establish(struct smb_client *c, const struct smbc_opts *o, char *err, size_t errlen)
 {
 	struct conn_opts co;
-	struct smb_client *c;
 	struct preauth_hash ph;
 	int rc = 0;
 
-	if (err && errlen)
-		err[0] = '\0';
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->host = strdup(o->host);
-	c->share = strdup(o->share);
-	if (!c->host || !c->share) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	memset(&co, 0, sizeof(co));
 	co.host = o->host;
 	co.port = o->port;
 	co.connect_timeout_ms = o->connect_timeout_ms;
 	co.request_timeout_ms = o->request_timeout_ms;
 	co.max_credits = o->max_credits;
+	co.echo_interval_ms = o->echo_interval_ms;
 	c->conn = conn_new(&co, &rc);
 	if (!c->conn) {
 		const char *port = o->port ? o->port : "445";
@@ -716,32 +710,161 @@ int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, 
 			seterr(err, errlen, "cannot connect to %s port %s: %s", o->host, port,
 			       strerror(-rc));
 		}
-		goto fail;
+		return rc ? rc : -EIO;
 	}
 	memset(&ph, 0, sizeof(ph));
 	rc = do_negotiate(c, o, &ph, err, errlen);
 	if (rc)
-		goto fail;
+		goto out;
 	if (o->require_seal && (c->dialect < SMB2_DIALECT_0300 || !c->cipher)) {
 		seterr(err, errlen, "encryption (seal) was required but %s negotiated SMB %s "
 				    "without a cipher", c->host, smbc_dialect_name(c->dialect));
 		rc = -EPROTONOSUPPORT;
-		goto fail;
+		goto out;
 	}
 	rc = do_session_setup(c, o, &ph, err, errlen);
 	if (rc)
-		goto fail;
+		goto out;
 	rc = do_tree_connect(c, o, err, errlen);
 	if (rc)
-		goto fail;
+		goto out;
 	rc = do_validate_negotiate(c, err, errlen);
+out:
+	OPENSSL_cleanse(&ph, sizeof(ph));
+	return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void opts_wipe(struct smbc_opts *o)
+{
+	if (o->password) {
+		OPENSSL_cleanse((char *)o->password, strlen(o->password));
+		free((char *)o->password);
+	}
+	free((char *)o->host);
+	free((char *)o->port);
+	free((char *)o->share);
+	free((char *)o->username);
+	free((char *)o->domain);
+	free((char *)o->workstation);
+	memset(o, 0, sizeof(*o));
+}
+
+static int opts_copy(struct smbc_opts *dst, const struct smbc_opts *src)
+{
+	*dst = *src;
+	dst->host = dup_or_null(src->host);
+	dst->port = dup_or_null(src->port);
+	dst->share = dup_or_null(src->share);
+	dst->username = dup_or_null(src->username);
+	dst->password = dup_or_null(src->password);
+	dst->domain = dup_or_null(src->domain);
+	dst->workstation = dup_or_null(src->workstation);
+	if (!dst->host || !dst->share || (src->port && !dst->port) ||
+	    (src->username && !dst->username) || (src->password && !dst->password) ||
+	    (src->domain && !dst->domain) || (src->workstation && !dst->workstation))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Loop thread of the failed connection: wake the reconnect thread now. */
+static void on_conn_dead(struct smb_conn *conn, void *arg)
+{
+	struct smb_client *c = arg;
+	pthread_mutex_lock(&c->lock);
+	if (c->conn == conn && !c->stopping) {
+		c->reconnect_wanted = 1;
+		if (!c->down_since_ns) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			c->down_since_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
+{
+	struct smb_client *n = calloc(1, sizeof(*n));
+	struct smb_conn *old;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!n)
+		return -ENOMEM;
+	n->host = c->host;
+	n->share = c->share;
+	rc = establish(n, &c->opts, err, errlen);
+	if (rc) {
+		conn_free(n->conn);
+		free(n);
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	old = c->conn;
+	c->conn = n->conn;
+	c->dialect = n->dialect;
+	c->server_security_mode = n->server_security_mode;
+	c->server_caps = n->server_caps;
+	c->max_read = n->max_read;
+	c->max_write = n->max_write;
+	c->max_transact = n->max_transact;
+	c->cipher = n->cipher;
+	c->sign_alg = n->sign_alg;
+	c->session_id = n->session_id;
+	c->session_flags = n->session_flags;
+	c->signing = n->signing;
+	c->encrypting = n->encrypting;
+	c->tree_id = n->tree_id;
+	c->share_flags = n->share_flags;
+	c->share_caps = n->share_caps;
+	c->maximal_access = n->maximal_access;
+	memcpy(c->server_guid, n->server_guid, 16);
+	c->gen++;
+	c->down_since_ns = 0;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	conn_set_on_dead(n->conn, on_conn_dead, c);
+	conn_free(old); /* threads still holding a snapshot keep it alive until they put it */
+	free(n);
+	return 0;
+}
+
+int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen)
+{
+	struct smb_client *c;
+	int rc = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->gen = 1;
+	c->host = strdup(o->host);
+	c->share = strdup(o->share);
+	if (!c->host || !c->share || opts_copy(&c->opts, o)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = establish(c, o, err, errlen);
 	if (rc)
 		goto fail;
-	OPENSSL_cleanse(&ph, sizeof(ph));
+	conn_set_on_dead(c->conn, on_conn_dead, c);
+	rc = smbc_pool_start(c);
+	if (rc)
+		goto fail;
 	*out = c;
 	return 0;
 fail:
-	OPENSSL_cleanse(&ph, sizeof(ph));
 	if (!rc)
 		rc = -EIO;
 	smbc_disconnect(c);
@@ -752,6 +875,7 @@ void smbc_disconnect(struct smb_client *c)
 {
 	if (!c)
 		return;
+	smbc_pool_stop(c);
 	if (c->conn && !conn_is_dead(c->conn)) {
 		struct smb_req *req;
 		if (c->tree_id && (req = req_new(SMB2_TREE_DISCONNECT, 8))) {
@@ -777,7 +901,10 @@ void smbc_disconnect(struct smb_client *c)
 		}
 	}
 	conn_free(c->conn);
+	opts_wipe(&c->opts);
 	free(c->host);
 	free(c->share);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
 	free(c);
 }

@@ -10,6 +10,7 @@
 #ifndef SMBF_CLIENT_SESSION_H
 #define SMBF_CLIENT_SESSION_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,10 +40,32 @@ struct smbc_opts {
 	uint32_t max_credits;
 	int connect_timeout_ms;
 	int request_timeout_ms;
+	int soft;                 /* fail operations after soft_timeout_ms without a connection */
+	int soft_timeout_ms;
+	int echo_interval_ms;     /* keepalive */
 };
 
+struct smbc_io;
+struct smbc_file;
+
 struct smb_client {
-	struct smb_conn *conn;
+	/*
+	 * conn, session_id, tree_id and gen change together on reconnect, under
+	 * lock; other threads take a consistent snapshot (smbc_chan_get).
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* gen changed, reconnect state changed, replay queued */
+	struct smb_conn *conn;     /* protected by lock */
+	uint64_t gen;              /* protected by lock: bumped by each reconnect */
+	int reconnect_wanted;      /* protected by lock */
+	int reconnecting;          /* protected by lock */
+	int stopping;              /* protected by lock */
+	int64_t down_since_ns;     /* protected by lock: when the connection was lost, 0 = up */
+	struct smbc_io *replay;    /* protected by lock: async I/O waiting for a connection */
+	struct smbc_file *files;   /* protected by lock: open files, reopened after reconnect */
+	pthread_t rthread;
+	int rthread_started;
+	struct smbc_opts opts;     /* deep copy, kept for reconnecting; password wiped on free */
 	char *host;
 	char *share;
 	/* negotiated */
@@ -79,6 +102,12 @@ int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, 
 
 /* Tree disconnect, logoff (bounded waits), close and free. NULL ok. */
 void smbc_disconnect(struct smb_client *c);
+
+/*
+ * Re-run negotiate/session/tree on a new connection and swap it in (bumps
+ * gen). Used by the reconnect thread. err gets a line for the log.
+ */
+int smbc_reestablish(struct smb_client *c, char *err, size_t errlen);
 
 /* Parse a vers= value into [min,max] dialects. -EINVAL if unknown. */
 int smbc_parse_vers(const char *vers, uint16_t *min, uint16_t *max);

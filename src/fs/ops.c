@@ -36,7 +36,7 @@ struct dir_handle {
 };
 
 struct smbfs_file {
-	struct smb_fid fid;
+	struct smbc_file *file;
 	fuse_ino_t ino;
 	int append;           /* O_APPEND: every write goes to the end of file */
 	struct ra_file *ra;   /* readahead, when opened for reading */
@@ -72,12 +72,12 @@ static int file_start(struct smbfs *fs, struct smbfs_file *fh, int flags)
 	if (fs->client->max_write && wsize > fs->client->max_write)
 		wsize = fs->client->max_write;
 	if ((flags & O_ACCMODE) != O_WRONLY) {
-		fh->ra = ra_new(fs->client, &fh->fid, chunk, fs->p.rasize, &fs->ra_budget);
+		fh->ra = ra_new(fs->client, fh->file, chunk, fs->p.rasize, &fs->ra_budget);
 		if (!fh->ra)
 			return -ENOMEM;
 	}
 	if ((flags & O_ACCMODE) != O_RDONLY && !fh->append) {
-		fh->wb = wb_new(fs->client, &fh->fid, wsize, 8 * wsize);
+		fh->wb = wb_new(fs->client, fh->file, wsize, 8 * wsize);
 		if (!fh->wb)
 			return -ENOMEM;
 	}
@@ -104,11 +104,25 @@ static void file_unlist(struct smbfs *fs, struct smbfs_file *fh)
 	pthread_mutex_unlock(&fs->files_lock);
 }
 
-static void file_free(struct smbfs_file *fh)
+/* Stop readahead and write-behind, close the SMB handle, free. Returns the close result. */
+static int file_free(struct smbfs *fs, struct smbfs_file *fh)
 {
+	int rc;
 	ra_free(fh->ra);
 	wb_free(fh->wb);
+	rc = smbc_close(fs->client, fh->file);
 	free(fh);
+	return rc;
+}
+
+/* An open file's name changed: a reopen after reconnect must use the new path. */
+static void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path)
+{
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f; f = f->next)
+		if (f->ino == ino)
+			smbc_file_set_path(f->file, path);
+	pthread_mutex_unlock(&fs->files_lock);
 }
 
 /*
@@ -364,6 +378,12 @@ static void dir_free(struct dir_handle *d)
 static int dir_add(const char *name, const struct smb_stat *st, void *arg)
 {
 	struct dir_handle *d = arg;
+	if (!name) { /* the listing restarts after a reconnect */
+		for (size_t i = 0; i < d->n; i++)
+			free(d->ents[i].name);
+		d->n = 0;
+		return 0;
+	}
 	if (d->n == d->cap) {
 		size_t nc = d->cap ? d->cap * 2 : 64;
 		struct dir_entry *ne = realloc(d->ents, nc * sizeof(*ne));
@@ -527,7 +547,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	a.options = FILE_NON_DIRECTORY_FILE;
 	rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->fid, NULL, NULL);
+		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);
@@ -537,8 +557,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		files_sync(fs, ino, 0, 1);
 	rc = file_start(fs, fh, fi->flags);
 	if (rc) {
-		smbc_close(fs->client, &fh->fid);
-		file_free(fh);
+		file_free(fs, fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -547,8 +566,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->keep_cache = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		file_unlist(fs, fh);
-		smbc_close(fs->client, &fh->fid);
-		file_free(fh);
+		file_free(fs, fh);
 	}
 }
 
@@ -591,8 +609,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	file_unlist(fs, fh);
 	if (fh->wb)
 		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
-	rc2 = smbc_close(fs->client, &fh->fid);
-	file_free(fh);
+	rc2 = file_free(fs, fh);
 	if (!rc)
 		rc = rc2;
 	fuse_reply_err(req, rc ? -rc : 0);
@@ -626,7 +643,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	pthread_mutex_lock(alock);
 	rc = files_sync(fs, ino, 1, 0);
 	if (!rc)
-		rc = smbc_query_fid(fs->client, &fh->fid, &st);
+		rc = smbc_query_fid(fs->client, fh->file, &st);
 	if (rc) {
 		pthread_mutex_unlock(alock);
 		fuse_reply_err(req, -rc);
@@ -635,7 +652,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	off = (off_t)st.size;
 	while (done < size) {
 		size_t n = size - done < chunk ? size - done : chunk;
-		w = smbc_write(fs->client, &fh->fid, (uint64_t)off + done, buf + done, n);
+		w = smbc_write(fs->client, fh->file, (uint64_t)off + done, buf + done, n);
 		if (w <= 0)
 			break;
 		done += (size_t)w;
@@ -665,7 +682,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 	(void)datasync;
 	rc = files_sync(fs, ino, 1, 0);
 	if (!rc)
-		rc = smbc_flush(fs->client, &fh->fid);
+		rc = smbc_flush(fs->client, fh->file);
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
@@ -685,8 +702,7 @@ static void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent,
 		if (rc) {
 			if (ino)
 				itab_forget(fs->itab, ino, 1);
-			smbc_close(fs->client, &fh->fid);
-			file_free(fh);
+			file_free(fs, fh);
 		}
 	}
 	if (rc) {
@@ -698,8 +714,7 @@ static void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent,
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 			itab_forget(fs->itab, ino, 1);
 			file_unlist(fs, fh);
-			smbc_close(fs->client, &fh->fid);
-			file_free(fh);
+			file_free(fs, fh);
 		}
 	} else if (fuse_reply_entry(req, &e) == -ENOENT) {
 		itab_forget(fs->itab, ino, 1);
@@ -739,11 +754,11 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->fid, NULL, NULL);
+		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
 	if (!rc) {
-		rc = smbc_query_fid(fs->client, &fh->fid, &st);
+		rc = smbc_query_fid(fs->client, fh->file, &st);
 		if (rc)
-			smbc_close(fs->client, &fh->fid);
+			smbc_close(fs->client, fh->file);
 	}
 	if (rc) {
 		free(fh);
@@ -835,6 +850,11 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = smbc_rename(fs->client, from, to, !(flags & RENAME_NOREPLACE));
 	if (!rc)
 		rc = itab_rename(fs->itab, parent, name, newparent, newname);
+	if (!rc) {
+		fuse_ino_t moved = itab_find(fs->itab, newparent, newname);
+		if (moved)
+			files_renamed(fs, moved, to);
+	}
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
@@ -876,7 +896,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			rc = -EIO;
 			goto out;
 		}
-		rc = fh ? smbc_set_info_fid(fs->client, &fh->fid, FileEndOfFileInformation, buf,
+		rc = fh ? smbc_set_info_fid(fs->client, fh->file, FileEndOfFileInformation, buf,
 					    (uint32_t)w.off)
 			: smbc_set_info_path(fs->client, path, FILE_WRITE_DATA,
 					     FileEndOfFileInformation, buf, (uint32_t)w.off);
@@ -908,7 +928,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			rc = -EIO;
 			goto out;
 		}
-		rc = fh ? smbc_set_info_fid(fs->client, &fh->fid, FileBasicInformation, buf,
+		rc = fh ? smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf,
 					    (uint32_t)w.off)
 			: smbc_set_info_path(fs->client, path, FILE_WRITE_ATTRIBUTES,
 					     FileBasicInformation, buf, (uint32_t)w.off);

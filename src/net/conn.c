@@ -47,6 +47,7 @@
 #include "log.h"
 #include "net/credits.h"
 #include "net/pending.h"
+#include "wire/echo.h"
 
 #define DEFAULT_REQUEST_TIMEOUT_MS 30000
 #define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
@@ -92,6 +93,8 @@ struct smb_conn {
 	struct smb_req *sq_tail; /* protected by qlock */
 	int dead;                /* protected by qlock; read atomically elsewhere */
 	int stop;                /* protected by qlock */
+	int abort_req;           /* protected by qlock: conn_abort() asked to fail it */
+	int thread_joined;       /* protected by qlock */
 
 	pthread_mutex_t seclock;
 	struct conn_security sec; /* protected by seclock */
@@ -99,6 +102,12 @@ struct smb_conn {
 
 	conn_unsolicited_fn unsol;
 	void *unsol_arg;
+	conn_dead_fn on_dead;
+	void *on_dead_arg;
+	int refs; /* atomic */
+	int echo_interval_ms;
+	int64_t last_rx_ns;  /* loop-owned */
+	int64_t echo_sent_ns; /* loop-owned; 0 = no ECHO outstanding */
 
 	/* ---- loop-owned ---- */
 	struct smb_req *wq_head; /* chains waiting for credits */
@@ -160,12 +169,34 @@ void req_put(struct smb_req *req)
 	if (!req || __atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rxbuf_put(req->rx);
+	if (req->xdata_owned)
+		free((void *)req->xdata);
 	if (req->command == SMB2_SESSION_SETUP)
 		OPENSSL_cleanse(req->buf, req->len);
 	free(req->buf);
 	pthread_mutex_destroy(&req->lock);
 	pthread_cond_destroy(&req->cond);
 	free(req);
+}
+
+struct smb_req *req_clone(const struct smb_req *src)
+{
+	struct smb_req *req = req_new(src->command, src->cap - SMB2_HDR_SIZE);
+	if (!req)
+		return NULL;
+	memcpy(req->buf, src->buf, src->len);
+	req->len = src->len;
+	req->credit_charge = src->credit_charge;
+	req->tree_id = src->tree_id;
+	req->session_id = src->session_id;
+	req->flags = src->flags;
+	req->timeout_ms = src->timeout_ms;
+	req->force_sign = src->force_sign;
+	req->xdata = src->xdata; /* borrowed: the source (or its owner) keeps it alive */
+	req->xlen = src->xlen;
+	req->fid_src = src->fid_src;
+	req->fid_off = src->fid_off;
+	return req;
 }
 
 uint8_t *req_body(struct smb_req *req)
@@ -357,6 +388,9 @@ struct smb_conn *conn_new(const struct conn_opts *opts, int *err)
 	conn->request_timeout_ms =
 		opts->request_timeout_ms > 0 ? opts->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
 	conn->max_frame = opts->max_frame ? opts->max_frame : DEFAULT_MAX_FRAME;
+	conn->refs = 1;
+	conn->echo_interval_ms = opts->echo_interval_ms;
+	conn->last_rx_ns = now_ns();
 	if (conn->max_frame > SMB2_MAX_FRAME - 1)
 		conn->max_frame = SMB2_MAX_FRAME - 1;
 	pthread_mutex_init(&conn->qlock, NULL);
@@ -395,15 +429,24 @@ static void wake(struct smb_conn *conn)
 
 static void fail_all(struct smb_conn *conn, int rc);
 
-void conn_free(struct smb_conn *conn)
+void conn_get(struct smb_conn *conn)
 {
-	if (!conn)
+	__atomic_add_fetch(&conn->refs, 1, __ATOMIC_RELAXED);
+}
+
+void conn_put(struct smb_conn *conn)
+{
+	int joined;
+	if (!conn || __atomic_sub_fetch(&conn->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	pthread_mutex_lock(&conn->qlock);
 	conn->stop = 1;
+	joined = conn->thread_joined;
 	pthread_mutex_unlock(&conn->qlock);
-	wake(conn);
-	pthread_join(conn->thread, NULL);
+	if (!joined) {
+		wake(conn);
+		pthread_join(conn->thread, NULL);
+	}
 	fail_all(conn, -ECONNABORTED); /* loop has exited: we own its state now */
 	close(conn->fd);
 	close(conn->evfd);
@@ -411,6 +454,45 @@ void conn_free(struct smb_conn *conn)
 	pthread_mutex_destroy(&conn->qlock);
 	pthread_mutex_destroy(&conn->seclock);
 	free(conn);
+}
+
+void conn_shutdown(struct smb_conn *conn)
+{
+	int joined;
+	pthread_mutex_lock(&conn->qlock);
+	conn->stop = 1;
+	joined = conn->thread_joined;
+	conn->thread_joined = 1;
+	pthread_mutex_unlock(&conn->qlock);
+	if (!joined) {
+		wake(conn);
+		pthread_join(conn->thread, NULL);
+	}
+	fail_all(conn, -ECONNABORTED);
+}
+
+void conn_free(struct smb_conn *conn)
+{
+	if (!conn)
+		return;
+	conn_shutdown(conn);
+	conn_put(conn);
+}
+
+void conn_set_on_dead(struct smb_conn *conn, conn_dead_fn fn, void *arg)
+{
+	pthread_mutex_lock(&conn->qlock);
+	conn->on_dead = fn;
+	conn->on_dead_arg = arg;
+	pthread_mutex_unlock(&conn->qlock);
+}
+
+void conn_abort(struct smb_conn *conn)
+{
+	pthread_mutex_lock(&conn->qlock);
+	conn->abort_req = 1;
+	pthread_mutex_unlock(&conn->qlock);
+	wake(conn);
 }
 
 int conn_submit(struct smb_conn *conn, struct smb_req *req)
@@ -538,10 +620,18 @@ static void fail_all(struct smb_conn *conn, int rc)
 
 static void conn_fail(struct smb_conn *conn, int rc, const char *why)
 {
+	conn_dead_fn fn;
+	void *arg;
 	if (conn_is_dead(conn))
 		return;
 	LOG_WARN("conn %u: connection failed: %s", conn->id, why);
 	fail_all(conn, rc);
+	pthread_mutex_lock(&conn->qlock);
+	fn = conn->stop ? NULL : conn->on_dead;
+	arg = conn->on_dead_arg;
+	pthread_mutex_unlock(&conn->qlock);
+	if (fn)
+		fn(conn, arg);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -587,10 +677,11 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 	encrypt = use_encryption(&sec, head);
 
 	for (struct smb_req *r = head; r; r = r->chain_next) {
-		total += r->chain_next ? ((r->len + 7) & ~(size_t)7) : r->len;
+		size_t l = r->len + r->xlen;
+		total += r->chain_next ? ((l + 7) & ~(size_t)7) : l;
 		n++;
 	}
-	if (total > conn->max_frame || n > OUT_MAX_IOV / 2) {
+	if (total > conn->max_frame || n > OUT_MAX_IOV / 3) {
 		rc = -EMSGSIZE;
 		goto out;
 	}
@@ -604,15 +695,28 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 	for (struct smb_req *r = head; r; r = r->chain_next) {
 		struct smb2_hdr h;
 		struct wbuf w = wbuf_init(r->buf, SMB2_HDR_SIZE);
-		size_t pad = r->chain_next ? (((r->len + 7) & ~(size_t)7) - r->len) : 0;
-		struct iovec piov[2] = {{r->buf, r->len}, {(void *)zero_pad, pad}};
+		size_t l = r->len + r->xlen;
+		size_t pad = r->chain_next ? (((l + 7) & ~(size_t)7) - l) : 0;
+		struct iovec piov[3];
+		int pn = 0;
+
+		piov[pn].iov_base = r->buf;
+		piov[pn++].iov_len = r->len;
+		if (r->xlen) {
+			piov[pn].iov_base = (void *)r->xdata;
+			piov[pn++].iov_len = r->xlen;
+		}
+		if (pad) {
+			piov[pn].iov_base = (void *)zero_pad;
+			piov[pn++].iov_len = pad;
+		}
 
 		memset(&h, 0, sizeof(h));
 		h.command = r->command;
 		h.credit_charge = conn->cr.large_mtu ? r->credit_charge : 0;
 		h.credit = credits_request_amount(&conn->cr, r->credit_charge);
 		h.flags = r->flags;
-		h.next_command = r->chain_next ? (uint32_t)(r->len + pad) : 0;
+		h.next_command = r->chain_next ? (uint32_t)(l + pad) : 0;
 		h.message_id = credits_take(&conn->cr, r->credit_charge);
 		h.tree_id = r->tree_id;
 		h.session_id = r->session_id;
@@ -621,15 +725,13 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 		if (hdr_encode(&w, &h)) { /* cannot happen: 64 bytes of room */
 			rc = -EMSGSIZE;
 		} else if ((h.flags & SMB2_FLAGS_SIGNED) &&
-			   smb2_sign_iov(sec.sign_alg, sec.sign_key, piov, pad ? 2 : 1,
-					 r->buf + HDR_SIGNATURE)) {
+			   smb2_sign_iov(sec.sign_alg, sec.sign_key, piov, pn, r->buf + HDR_SIGNATURE)) {
 			rc = -EIO;
 		}
 		req_get(r);
 		o->held[o->nheld++] = r;
-		o->iov[o->iovcnt++] = piov[0];
-		if (pad)
-			o->iov[o->iovcnt++] = piov[1];
+		for (int k = 0; k < pn; k++)
+			o->iov[o->iovcnt++] = piov[k];
 		r->message_id = h.message_id;
 		r->state = REQ_SENT;
 		pending_add(&conn->pend, r);
@@ -918,6 +1020,7 @@ static int do_read(struct smb_conn *conn)
 		if (conn->rx_got == conn->rx->len) {
 			struct rxbuf *rx = conn->rx;
 			int rc;
+			conn->last_rx_ns = now_ns();
 			conn->rx = NULL;
 			conn->rxhdr_got = 0;
 			rc = process_frame(conn, rx);
@@ -971,6 +1074,61 @@ static void check_timeouts(struct smb_conn *conn)
 		conn->wq_tail = r;
 }
 
+/* ------------------------------------------------------------------ keepalive */
+
+static void echo_done(struct smb_req *req, void *arg)
+{
+	struct smb_conn *conn = arg;
+	(void)req;
+	conn->echo_sent_ns = 0; /* loop thread: completions run here */
+}
+
+/*
+ * Keepalive (MS-SMB2 3.2.6.2 spirit): after echo_interval without hearing
+ * from the server, send an ECHO; if nothing at all arrives for another
+ * echo_interval, the connection is dead. Returns -ETIMEDOUT then.
+ */
+static int keepalive(struct smb_conn *conn)
+{
+	int64_t now = now_ns(), iv = (int64_t)conn->echo_interval_ms * 1000000;
+	struct smb_req *req;
+	struct wbuf w;
+
+	if (iv <= 0)
+		return 0;
+	if (conn->echo_sent_ns) {
+		if (now - conn->echo_sent_ns > iv && now - conn->last_rx_ns > iv)
+			return -ETIMEDOUT;
+		return 0;
+	}
+	if (now - conn->last_rx_ns < iv)
+		return 0;
+	req = req_new(SMB2_ECHO, 8);
+	if (!req)
+		return 0;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (echo_req_encode(&w)) {
+		req_put(req);
+		return 0;
+	}
+	req_set_body_len(req, w.off);
+	req->done = echo_done;
+	req->done_arg = conn;
+	req->timeout_ms = -1; /* the keepalive itself decides */
+	req_get(req);
+	req->state = REQ_QUEUED;
+	req->chain_len = 1;
+	req->next = NULL;
+	if (conn->wq_tail)
+		conn->wq_tail->next = req;
+	else
+		conn->wq_head = req;
+	conn->wq_tail = req;
+	req_put(req); /* the connection's reference remains */
+	conn->echo_sent_ns = now;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void *conn_loop(void *arg)
@@ -985,6 +1143,12 @@ static void *conn_loop(void *arg)
 
 		pthread_mutex_lock(&conn->qlock);
 		stop = conn->stop;
+		if (conn->abort_req && !stop) {
+			conn->abort_req = 0;
+			pthread_mutex_unlock(&conn->qlock);
+			conn_fail(conn, -ECONNRESET, "aborted by the client");
+			break;
+		}
 		sq = conn->sq_head;
 		conn->sq_head = conn->sq_tail = NULL;
 		pthread_mutex_unlock(&conn->qlock);
@@ -1040,6 +1204,10 @@ static void *conn_loop(void *arg)
 			}
 		}
 		check_timeouts(conn);
+		if (keepalive(conn)) {
+			conn_fail(conn, -ETIMEDOUT, "server stopped answering (keepalive)");
+			break;
+		}
 	}
 	return NULL;
 }

@@ -56,6 +56,11 @@ struct smb_req {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
+	const void *xdata;    /* optional payload sent right after buf (WRITE data), not copied */
+	size_t xlen;
+	int xdata_owned;      /* free(xdata) when the request is freed */
+	void *fid_src;        /* client use: the open file whose FileId this request carries */
+	uint16_t fid_off;     /* client use: offset of that FileId in buf */
 
 	/* --- results, valid once state == REQ_DONE --- */
 	int rc;             /* 0, or -errno for transport failure (-ETIMEDOUT, -ECONNRESET, -EBADMSG) */
@@ -84,6 +89,11 @@ struct smb_req {
 struct smb_req *req_new(uint16_t command, size_t body_cap);
 void req_get(struct smb_req *req);
 void req_put(struct smb_req *req);
+/*
+ * A fresh, unsent copy of a request (to replay it on a new connection: the
+ * old one may still reference the original). xdata is borrowed, not owned.
+ */
+struct smb_req *req_clone(const struct smb_req *src);
 /* Body area (after the header) for an encoder, and record its final length. */
 uint8_t *req_body(struct smb_req *req);
 size_t req_body_cap(const struct smb_req *req);
@@ -101,6 +111,7 @@ struct conn_opts {
 	int request_timeout_ms;    /* default per-request deadline */
 	uint32_t max_credits;      /* window target */
 	uint32_t max_frame;        /* largest frame accepted from the server */
+	int echo_interval_ms;      /* keepalive: ECHO after this much silence; 0 = off */
 };
 
 /*
@@ -109,8 +120,22 @@ struct conn_opts {
  * found (EAI_NONAME), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...
  */
 struct smb_conn *conn_new(const struct conn_opts *opts, int *err);
-/* Stop the loop, fail everything pending with -ECONNABORTED, close. NULL ok. */
+/*
+ * Reference counting: conn_new returns one reference. conn_put drops one;
+ * the last stops the loop, fails what is pending and frees.
+ */
+void conn_get(struct smb_conn *conn);
+void conn_put(struct smb_conn *conn);
+/* Stop the loop now and fail everything pending with -ECONNABORTED (memory stays until the last put). */
+void conn_shutdown(struct smb_conn *conn);
+/* conn_shutdown + conn_put. NULL ok. */
 void conn_free(struct smb_conn *conn);
+/* Ask the loop to fail the connection (as if it broke), e.g. after a protocol violation seen above. */
+void conn_abort(struct smb_conn *conn);
+
+/* Called once, on the loop thread, when the connection fails by itself (not on shutdown). */
+typedef void (*conn_dead_fn)(struct smb_conn *conn, void *arg);
+void conn_set_on_dead(struct smb_conn *conn, conn_dead_fn fn, void *arg);
 
 /*
  * Queue a request (or a compound: requests linked through chain_next, first

@@ -1,0 +1,245 @@
+/*
+ * pool.c - connection snapshots, reconnect thread, replay queue. See pool.h.
+ *
+ * Lock order: c->lock is a leaf here except that the reconnect thread calls
+ * smbc_reestablish() and smbc_io_resubmit() without holding it.
+ */
+#include "client/pool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "net/conn.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+static void deadline_ms(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+int smbc_chan_get(struct smb_client *c, struct smbc_chan *ch)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->stopping || !c->conn) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	ch->conn = c->conn;
+	conn_get(ch->conn);
+	ch->session_id = c->session_id;
+	ch->tree_id = c->tree_id;
+	ch->gen = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+void smbc_chan_put(struct smbc_chan *ch)
+{
+	conn_put(ch->conn);
+	ch->conn = NULL;
+}
+
+uint64_t smbc_gen(struct smb_client *c)
+{
+	uint64_t g;
+	pthread_mutex_lock(&c->lock);
+	g = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	return g;
+}
+
+/* Lock held. */
+static void want_reconnect(struct smb_client *c, uint64_t gen_seen)
+{
+	if (c->gen != gen_seen || c->stopping)
+		return;
+	if (!c->reconnect_wanted) {
+		c->reconnect_wanted = 1;
+		if (!c->down_since_ns)
+			c->down_since_ns = mono_ns();
+		if (c->conn)
+			conn_abort(c->conn); /* a timed-out request means the connection is suspect */
+		pthread_cond_broadcast(&c->cond);
+	}
+}
+
+int smbc_wait_reconnect(struct smb_client *c, uint64_t gen_seen)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	want_reconnect(c, gen_seen);
+	while (c->gen == gen_seen) {
+		struct timespec ts;
+		if (c->stopping) {
+			rc = -EIO;
+			break;
+		}
+		if (c->opts.soft && c->down_since_ns &&
+		    mono_ns() - c->down_since_ns > (int64_t)c->opts.soft_timeout_ms * 1000000) {
+			rc = -EIO;
+			break;
+		}
+		deadline_ms(&ts, 200);
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void smbc_replay_push(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		smbc_io_fail(io, -EIO);
+		return;
+	}
+	if (!smbc_io_parked_ns(io))
+		smbc_io_set_parked_ns(io, mono_ns());
+	smbc_io_set_next(io, c->replay);
+	c->replay = io;
+	want_reconnect(c, gen_seen);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Soft mounts: parked I/O older than the soft timeout fails. Lock held; returns the expired. */
+static struct smbc_io *expire_parked(struct smb_client *c)
+{
+	struct smbc_io *keep = NULL, *dead = NULL, *io = c->replay, *nx;
+	int64_t limit = (int64_t)c->opts.soft_timeout_ms * 1000000, now = mono_ns();
+
+	for (; io; io = nx) {
+		nx = smbc_io_next(io);
+		if (c->opts.soft && now - smbc_io_parked_ns(io) > limit) {
+			smbc_io_set_next(io, dead);
+			dead = io;
+		} else {
+			smbc_io_set_next(io, keep);
+			keep = io;
+		}
+	}
+	c->replay = keep;
+	return dead;
+}
+
+static void fail_list(struct smbc_io *io, int rc)
+{
+	while (io) {
+		struct smbc_io *nx = smbc_io_next(io);
+		smbc_io_fail(io, rc);
+		io = nx;
+	}
+}
+
+static void *reconnect_thread(void *arg)
+{
+	struct smb_client *c = arg;
+	int backoff = BACKOFF_MIN_MS;
+	char err[512];
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		struct smbc_io *io, *dead;
+		struct timespec ts;
+
+		dead = expire_parked(c);
+		if (dead) {
+			pthread_mutex_unlock(&c->lock);
+			fail_list(dead, -EIO);
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
+		if (c->reconnect_wanted) {
+			int rc;
+			c->reconnecting = 1;
+			pthread_mutex_unlock(&c->lock);
+			LOG_INFO("reconnecting to %s", c->host);
+			rc = smbc_reestablish(c, err, sizeof(err));
+			pthread_mutex_lock(&c->lock);
+			c->reconnecting = 0;
+			if (rc) {
+				LOG_WARN("reconnect to %s failed: %s; retrying in %d ms", c->host,
+					 err[0] ? err : strerror(-rc), backoff);
+				deadline_ms(&ts, backoff);
+				while (!c->stopping &&
+				       pthread_cond_timedwait(&c->cond, &c->lock, &ts) != ETIMEDOUT)
+					;
+				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+				continue;
+			}
+			LOG_WARN("reconnected to %s", c->host);
+			c->reconnect_wanted = 0;
+			backoff = BACKOFF_MIN_MS;
+			pthread_cond_broadcast(&c->cond);
+		}
+		if (c->replay && !c->reconnect_wanted) {
+			io = c->replay;
+			c->replay = NULL;
+			pthread_mutex_unlock(&c->lock);
+			while (io) {
+				struct smbc_io *nx = smbc_io_next(io);
+				int rc = smbc_io_resubmit(c, io);
+				if (rc)
+					smbc_io_fail(io, rc);
+				io = nx;
+			}
+			pthread_mutex_lock(&c->lock);
+			continue;
+		}
+		deadline_ms(&ts, 500);
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int smbc_pool_start(struct smb_client *c)
+{
+	int rc = pthread_create(&c->rthread, NULL, reconnect_thread, c);
+	if (rc)
+		return -rc;
+	c->rthread_started = 1;
+	return 0;
+}
+
+void smbc_pool_stop(struct smb_client *c)
+{
+	struct smbc_io *io;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->cond);
+	io = c->replay;
+	c->replay = NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (c->rthread_started) {
+		pthread_join(c->rthread, NULL);
+		c->rthread_started = 0;
+	}
+	fail_list(io, -EIO);
+	pthread_mutex_lock(&c->lock);
+	io = c->replay;
+	c->replay = NULL;
+	pthread_mutex_unlock(&c->lock);
+	fail_list(io, -EIO);
+}
