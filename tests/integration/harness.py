@@ -21,6 +21,7 @@ Whatever a test mounts is unmounted when it ends, passes or not.
 """
 
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -42,6 +43,13 @@ def timeout(seconds):
     return deco
 
 
+def restarts_server(fn):
+    """Mark a test that crashes and restarts smbd itself (ServerInfo.crash/restart):
+    the runner then replaces the server afterwards instead of failing the test."""
+    fn.restarts_server = True
+    return fn
+
+
 class ServerInfo:
     def __init__(self, d):
         self.__dict__.update(d)
@@ -50,6 +58,51 @@ class ServerInfo:
         if with_port:
             return '//%s:%d/%s' % (self.host, self.port, share)
         return '//%s/%s' % (self.host, share)
+
+    def crash(self):
+        """SIGKILL this server's smbd and every helper, as a crash would."""
+        import smbfixture
+
+        def samba_pids():
+            # everything started under this server's directory, except smbfuse
+            # daemons whose mountpoints live there too
+            out = []
+            for pid in smbfixture._pids_with_arg(self.tmpdir + os.sep):
+                try:
+                    with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                        argv0 = f.read().split(b'\0')[0]
+                except OSError:
+                    continue
+                if b'smbfuse' not in os.path.basename(argv0):
+                    out.append(pid)
+            return out
+
+        smbfixture._kill_pids(samba_pids(), grace=0.5)
+        deadline = time.monotonic() + 10
+        while samba_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def restart(self):
+        """Start smbd again with the same configuration and port after crash().
+
+        The parent's fixture still cleans it up: it kills by the temp dir in argv."""
+        import smbfixture
+        log = open(os.path.join(self.tmpdir, 'smbd.log'), 'ab')
+        try:
+            subprocess.Popen([smbfixture.find_tool('smbd'), '-F', '--no-process-group',
+                              '--debug-stdout', '-d', '1', '-s', self.conf],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True, close_fds=True)
+        finally:
+            log.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError('smbd did not come back on port %d' % self.port)
 
 
 class MountResult:

@@ -166,7 +166,7 @@ def run_one(full, func, servers, smbfuse, args):
     if timed_out:
         notes.append('timed out after %d s' % timeout)
     for name, s in servers.items():
-        if not s.running:
+        if not s.running and not getattr(func, 'restarts_server', False):
             notes.append('%s smbd died:\n%s' % (name, s.log_tail(20)))
     if rc == SKIP_RC and not notes:
         try:

@@ -558,6 +558,40 @@ class SambaServer:
         self.proc = None
         self._reap_children()
 
+    def crash(self):
+        """Kill smbd and all its children at once (SIGKILL), as a crash would.
+
+        The configuration, users and shares stay; restart() brings the server
+        back on the same port."""
+        with self._lock:
+            if self.proc is None:
+                return
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+            _kill_pids(_pids_with_arg(self.tmpdir + os.sep), grace=0.5)
+
+    def restart(self):
+        """Start smbd again on the same port after crash()."""
+        with self._lock:
+            if self.proc is not None:
+                return self
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    self._spawn_and_wait()
+                    return self
+                except _PortTaken:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
     def mounts(self):
         """Mountpoints currently mounted under tmpdir or registered."""
         with self._lock:
