@@ -61,6 +61,7 @@ struct gss_auth {
 	gss_name_t target;
 	gss_cred_id_t cred;
 	gss_ctx_id_t ctx;
+	const char *ccache; /* caller's cache name, only during gss_auth_new_ccache() */
 	char host[GSS_AUTH_MAX_HOST + 1];
 	char err[512];
 };
@@ -201,7 +202,10 @@ static int describe(struct gss_auth *g, const char *what, uint32_t major, uint32
 
 	switch (rc) {
 	case -ENOKEY:
-		set_err(g, "no Kerberos ticket: run kinit%s", sfx);
+		if (g->ccache != NULL)
+			set_err(g, "no Kerberos ticket in %s: run kinit%s", g->ccache, sfx);
+		else
+			set_err(g, "no Kerberos ticket: run kinit%s", sfx);
 		break;
 	case -EKEYEXPIRED:
 		if ((int32_t)minor == KRB5KDC_ERR_KEY_EXP)
@@ -216,8 +220,9 @@ static int describe(struct gss_auth *g, const char *what, uint32_t major, uint32
 			sfx);
 		break;
 	case -ETIME:
-		set_err(g, "clock skew too great between this host and the KDC or cifs/%s: "
-			   "synchronise the clocks%s",
+		set_err(g,
+			"clock skew too great between this host and the KDC or cifs/%s: "
+			"synchronise the clocks%s",
 			g->host, sfx);
 		break;
 	case -EHOSTUNREACH:
@@ -246,6 +251,12 @@ static void copy_err(const struct gss_auth *g, char *errbuf, size_t errlen)
 }
 
 struct gss_auth *gss_auth_new(const char *host, int *err, char *errbuf, size_t errlen)
+{
+	return gss_auth_new_ccache(host, NULL, err, errbuf, errlen);
+}
+
+struct gss_auth *gss_auth_new_ccache(const char *host, const char *ccache, int *err, char *errbuf,
+				     size_t errlen)
 {
 	OM_uint32 maj, min = 0, lifetime = 0;
 	gss_OID_set_desc mechs = {1, gss_mech_krb5};
@@ -289,12 +300,23 @@ struct gss_auth *gss_auth_new(const char *host, int *err, char *errbuf, size_t e
 	 * Acquire now: a missing ccache or expired TGT is the commonest failure
 	 * and deserves its own message before any packet is sent.
 	 */
-	maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
-			       &g->cred, NULL, &lifetime);
+	g->ccache = ccache;
+	if (ccache != NULL) {
+		/* Per call, unlike gss_krb5_ccache_name(), which is process-wide. */
+		gss_key_value_element_desc el = {"ccache", ccache};
+		gss_key_value_set_desc store = {1, &el};
+
+		maj = gss_acquire_cred_from(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+					    GSS_C_INITIATE, &store, &g->cred, NULL, &lifetime);
+	} else {
+		maj = gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+				       GSS_C_INITIATE, &g->cred, NULL, &lifetime);
+	}
 	if (GSS_ERROR(maj)) {
 		rc = describe(g, "credential acquisition", maj, min);
 		goto fail;
 	}
+	g->ccache = NULL;
 	if (lifetime == 0) {
 		rc = -EKEYEXPIRED;
 		set_err(g, "Kerberos ticket expired: run kinit (the TGT in the default "
@@ -338,8 +360,9 @@ int gss_auth_step(struct gss_auth *g, const uint8_t *in, size_t in_len, uint8_t 
 		break;
 	case GSS_AUTH_CONTINUE:
 		if (in == NULL || in_len == 0) {
-			set_err(g, "cifs/%s did not complete Kerberos mutual authentication "
-				   "(no AP-REP)",
+			set_err(g,
+				"cifs/%s did not complete Kerberos mutual authentication "
+				"(no AP-REP)",
 				g->host);
 			g->state = GSS_AUTH_FAILED;
 			return -EACCES;
@@ -355,13 +378,12 @@ int gss_auth_step(struct gss_auth *g, const uint8_t *in, size_t in_len, uint8_t 
 		return -EINVAL;
 	}
 
-	maj = gss_init_sec_context(&min, g->cred, &g->ctx, g->target, gss_mech_krb5,
-				   GSS_AUTH_FLAGS, GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS,
+	maj = gss_init_sec_context(&min, g->cred, &g->ctx, g->target, gss_mech_krb5, GSS_AUTH_FLAGS,
+				   GSS_C_INDEFINITE, GSS_C_NO_CHANNEL_BINDINGS,
 				   in_tok.length ? &in_tok : GSS_C_NO_BUFFER, NULL, &out_tok,
 				   &ret_flags, NULL);
 	if (GSS_ERROR(maj)) {
-		rc = describe(g, g->state == GSS_AUTH_START ? "AP-REQ" : "AP-REP check", maj,
-			      min);
+		rc = describe(g, g->state == GSS_AUTH_START ? "AP-REQ" : "AP-REP check", maj, min);
 		goto fail;
 	}
 

@@ -32,7 +32,16 @@
  * step, bounded by krb5.conf timeouts), so never call them on a connection's
  * loop thread.
  *
- * Errors are -errno plus one line in the caller's errbuf naming the cause:
+ * With SPNEGO (checked against Samba 4.17 as an AD DC, SMB 2.1 and 3.1.1):
+ * mechTypes {1.2.840.48018.1.2.2 (MS-krb5), 1.2.840.113554.1.2.2 (krb5)},
+ * mechToken = the AP-REQ. One SESSION_SETUP round trip: STATUS_SUCCESS with
+ * NegTokenResp {accept-completed, supportedMech = the first mech listed,
+ * responseToken = AP-REP}, no mechListMIC, and the response is already
+ * signed, so complete the second step and derive the keys before checking
+ * that signature.
+ *
+ * Errors are -errno plus one line naming the cause (errbuf of
+ * gss_auth_new(), then gss_auth_error()):
  *   -ENOKEY       no credentials cache or no TGT in it ("run kinit")
  *   -EKEYEXPIRED  ticket or password expired
  *   -ENOENT       cifs/<host> is not a principal the KDC knows
@@ -68,6 +77,15 @@ struct gss_auth;
 struct gss_auth *gss_auth_new(const char *host, int *err, char *errbuf, size_t errlen);
 
 /*
+ * The same with an explicit credentials cache name ("FILE:/tmp/krb5cc_1000",
+ * "KEYRING:persistent:1000", "KCM:1000"...) instead of the default; NULL
+ * means the default. For a daemon serving another user's mount (cifs.ko's
+ * cruid=) or tests, without touching the process environment.
+ */
+struct gss_auth *gss_auth_new_ccache(const char *host, const char *ccache, int *err, char *errbuf,
+				     size_t errlen);
+
+/*
  * One gss_init_sec_context() round. The first call takes in == NULL (in_len
  * 0) and yields the AP-REQ token; the next takes the server's responseToken
  * (the AP-REP) and completes. *out is malloc'd (caller frees with free()),
@@ -76,7 +94,14 @@ struct gss_auth *gss_auth_new(const char *host, int *err, char *errbuf, size_t e
  * 0 while the server must answer. Output tokens carry a service ticket:
  * never log them. On failure the context is unusable and gss_auth_error()
  * holds the message. Returns 0 or a -errno listed above; -EINVAL when
- * called again after completion or with in == NULL after the first call.
+ * called again after completion, or with a token on the first call.
+ *
+ * Feed the second step whatever responseToken the server sent, also with a
+ * failing status: Samba answers a rejected AP-REQ (clock skew, bad ticket)
+ * with STATUS_MORE_PROCESSING_REQUIRED and a KRB-ERROR as responseToken,
+ * which this call turns into the right -errno and message. in == NULL on
+ * the second step means the server sent no AP-REP: -EACCES, "did not
+ * complete Kerberos mutual authentication".
  */
 int gss_auth_step(struct gss_auth *g, const uint8_t *in, size_t in_len, uint8_t **out,
 		  size_t *out_len, int *complete);

@@ -6,7 +6,7 @@
  * CREATE+QUERY_DIRECTORY in one compound, then as many QUERY_DIRECTORY as it
  * needs, then CLOSE.
  *
- * Reconnects: every request goes out through call_chain(), which sends it on
+ * Reconnects: every request goes out through smbc_call_chain(), which sends it on
  * a snapshot of the current connection, and when that connection fails,
  * waits for the reconnect thread and sends a fresh copy on the next one.
  * Requests that carry the FileId of an open file name the file (fid_src);
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/internal.h"
 #include "client/pool.h"
 #include "errmap.h"
 #include "log.h"
@@ -40,18 +41,8 @@
 #define QUERY_DIR_OUT (64 * 1024)
 #define LIST_RESTARTS 3
 
-/* Offsets of the FileId in request bodies (MS-SMB2 2.2.15, .17, .19, .21, .33, .37, .39). */
-enum fid_body_off {
-	FID_OFF_CLOSE = 8,
-	FID_OFF_FLUSH = 8,
-	FID_OFF_READ = 16,
-	FID_OFF_WRITE = 16,
-	FID_OFF_QUERY_DIRECTORY = 8,
-	FID_OFF_QUERY_INFO = 24,
-	FID_OFF_SET_INFO = 16,
-};
 
-static const struct smb2_file_id related_fid = {UINT64_MAX, UINT64_MAX};
+const struct smb2_file_id smbc_related_fid = {UINT64_MAX, UINT64_MAX};
 
 struct smbc_file {
 	struct smb_client *c;
@@ -82,7 +73,7 @@ struct smbc_io {
  * CreditCharge for a payload (MS-SMB2 3.1.5.2): one credit per 64 KiB with
  * LARGE_MTU (2.1+), else 1. A reconnect negotiates the same capabilities.
  */
-static uint16_t credits_for(struct smb_client *c, size_t len)
+uint16_t smbc_credits_for(struct smb_client *c, size_t len)
 {
 	if (c->dialect < SMB2_DIALECT_0210 || !(c->server_caps & SMB2_GLOBAL_CAP_LARGE_MTU) || !len)
 		return 1;
@@ -100,7 +91,7 @@ static struct smb_req *mkreq(struct smb_client *c, uint16_t cmd, size_t body_cap
 	return req_new(cmd, body_cap);
 }
 
-static void put_chain(struct smb_req *head)
+void smbc_put_chain(struct smb_req *head)
 {
 	while (head) {
 		struct smb_req *nx = head->chain_next;
@@ -109,7 +100,7 @@ static void put_chain(struct smb_req *head)
 	}
 }
 
-static int status_rc(const struct smb_req *req)
+int smbc_status_rc(const struct smb_req *req)
 {
 	int rc = ntstatus_to_errno(req->status);
 	return req->status && !rc ? -EIO : rc;
@@ -172,7 +163,7 @@ static struct smb_req *clone_chain(struct smb_req *head)
 	for (struct smb_req *r = head; r; r = r->chain_next) {
 		struct smb_req *n = req_clone(r);
 		if (!n) {
-			put_chain(nhead);
+			smbc_put_chain(nhead);
 			return NULL;
 		}
 		*tail = n;
@@ -187,7 +178,7 @@ static struct smb_req *clone_chain(struct smb_req *head)
  * *headp and puts it). Returns the transport result: 0 means every request
  * has a response (check their status).
  */
-static int call_chain(struct smb_client *c, struct smb_req **headp)
+int smbc_call_chain(struct smb_client *c, struct smb_req **headp)
 {
 	for (;;) {
 		struct smb_req *head = *headp;
@@ -235,13 +226,13 @@ static int call_chain(struct smb_client *c, struct smb_req **headp)
 			struct smb_req *fresh = clone_chain(head);
 			if (!fresh)
 				return -ENOMEM;
-			put_chain(head);
+			smbc_put_chain(head);
 			*headp = fresh;
 		}
 	}
 }
 
-static struct smb_req *create_req_build(struct smb_client *c, const char *path,
+struct smb_req *smbc_create_req(struct smb_client *c, const char *path,
 					const struct smbc_open_args *a)
 {
 	struct create_req cr;
@@ -269,13 +260,13 @@ static struct smb_req *create_req_build(struct smb_client *c, const char *path,
 }
 
 /* A request on an open file: the FileId is filled in at send time. */
-static void set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off)
+void smbc_set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off)
 {
 	req->fid_src = f;
 	req->fid_off = off;
 }
 
-static struct smb_req *close_req_build(struct smb_client *c, const struct smb2_file_id *fid,
+struct smb_req *smbc_close_req(struct smb_client *c, const struct smb2_file_id *fid,
 				       uint16_t flags)
 {
 	struct close_req cl = {.flags = flags, .file_id = *fid};
@@ -315,7 +306,7 @@ static struct smb_req *nth(struct smb_req *head, int n)
  * chain that got the answer (put it). Returns the first failure: transport,
  * CREATE status, then mid's status (BUFFER_OVERFLOW is not a failure).
  */
-static int open_do_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+int smbc_open_do_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
 			 struct smb_req *mid, struct smb_req **mid_out)
 {
 	struct smb_req *cr, *cl, *head;
@@ -323,8 +314,8 @@ static int open_do_close(struct smb_client *c, const char *path, const struct sm
 
 	if (mid_out)
 		*mid_out = NULL;
-	cr = create_req_build(c, path, a);
-	cl = close_req_build(c, &related_fid, 0);
+	cr = smbc_create_req(c, path, a);
+	cl = smbc_close_req(c, &smbc_related_fid, 0);
 	if (!cr || !cl) {
 		req_put(cr);
 		req_put(cl);
@@ -340,21 +331,21 @@ static int open_do_close(struct smb_client *c, const char *path, const struct sm
 		cr->chain_next = cl;
 	}
 	head = cr;
-	rc = call_chain(c, &head);
+	rc = smbc_call_chain(c, &head);
 	mid = mid ? nth(head, 1) : NULL;
 	if (!rc && head->status != STATUS_SUCCESS)
-		rc = status_rc(head);
+		rc = smbc_status_rc(head);
 	if (!rc && mid && mid->status != STATUS_SUCCESS && mid->status != STATUS_BUFFER_OVERFLOW)
-		rc = status_rc(mid);
+		rc = smbc_status_rc(mid);
 	if (!rc && mid && mid_out) {
 		req_get(mid);
 		*mid_out = mid;
 	}
-	put_chain(head);
+	smbc_put_chain(head);
 	return rc;
 }
 
-static struct smb_req *query_info_build(struct smb_client *c, const struct smb2_file_id *fid,
+struct smb_req *smbc_query_info_req(struct smb_client *c, const struct smb2_file_id *fid,
 					uint8_t type, uint8_t cls, uint32_t out_len)
 {
 	struct query_info_req qi;
@@ -376,7 +367,7 @@ static struct smb_req *query_info_build(struct smb_client *c, const struct smb2_
 	return q;
 }
 
-static struct smb_req *set_info_build(struct smb_client *c, const struct smb2_file_id *fid,
+struct smb_req *smbc_set_info_req(struct smb_client *c, const struct smb2_file_id *fid,
 				      uint8_t cls, const uint8_t *buf, uint32_t len)
 {
 	struct set_info_req si;
@@ -425,12 +416,12 @@ static int stat_from_all(const struct smb_req *q, struct smb_stat *st)
 static int open_stat_close(struct smb_client *c, const char *path, const struct smbc_open_args *a,
 			   struct smb_stat *st)
 {
-	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILE, FileAllInformation,
+	struct smb_req *q = smbc_query_info_req(c, &smbc_related_fid, SMB2_0_INFO_FILE, FileAllInformation,
 					     QUERY_INFO_OUT);
 	int rc;
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, path, a, q, &q);
+	rc = smbc_open_do_close(c, path, a, q, &q);
 	if (!rc && st)
 		rc = stat_from_all(q, st);
 	req_put(q);
@@ -458,20 +449,20 @@ int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, 
 {
 	struct smbc_open_args a = {.access = access | SYNCHRONIZE, .disposition = FILE_OPEN,
 				   .options = FILE_OPEN_REPARSE_POINT};
-	struct smb_req *q = set_info_build(c, &related_fid, cls, buf, len);
+	struct smb_req *q = smbc_set_info_req(c, &smbc_related_fid, cls, buf, len);
 	if (!q)
 		return -ENOMEM;
-	return open_do_close(c, path, &a, q, NULL);
+	return smbc_open_do_close(c, path, &a, q, NULL);
 }
 
 /* One request on an open file; returns transport or status failure. *out keeps the answer. */
-static int call_on_file(struct smb_client *c, struct smb_req *req, struct smb_req **out,
+int smbc_call_on_file(struct smb_client *c, struct smb_req *req, struct smb_req **out,
 			int ok_overflow)
 {
-	int rc = call_chain(c, &req);
+	int rc = smbc_call_chain(c, &req);
 	if (!rc && req->status != STATUS_SUCCESS &&
 	    !(ok_overflow && req->status == STATUS_BUFFER_OVERFLOW))
-		rc = status_rc(req);
+		rc = smbc_status_rc(req);
 	if (out && !rc)
 		*out = req;
 	else
@@ -482,22 +473,22 @@ static int call_on_file(struct smb_client *c, struct smb_req *req, struct smb_re
 int smbc_set_info_fid(struct smb_client *c, struct smbc_file *f, uint8_t cls,
 		      const uint8_t *buf, uint32_t len)
 {
-	struct smb_req *q = set_info_build(c, &related_fid, cls, buf, len);
+	struct smb_req *q = smbc_set_info_req(c, &smbc_related_fid, cls, buf, len);
 	if (!q)
 		return -ENOMEM;
-	set_fid_src(q, f, FID_OFF_SET_INFO);
-	return call_on_file(c, q, NULL, 0);
+	smbc_set_fid_src(q, f, FID_OFF_SET_INFO);
+	return smbc_call_on_file(c, q, NULL, 0);
 }
 
 int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *st)
 {
-	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILE, FileAllInformation,
+	struct smb_req *q = smbc_query_info_req(c, &smbc_related_fid, SMB2_0_INFO_FILE, FileAllInformation,
 					     QUERY_INFO_OUT);
 	int rc;
 	if (!q)
 		return -ENOMEM;
-	set_fid_src(q, f, FID_OFF_QUERY_INFO);
-	rc = call_on_file(c, q, &q, 1);
+	smbc_set_fid_src(q, f, FID_OFF_QUERY_INFO);
+	rc = smbc_call_on_file(c, q, &q, 1);
 	if (!rc) {
 		rc = stat_from_all(q, st);
 		req_put(q);
@@ -516,10 +507,10 @@ int smbc_delete(struct smb_client *c, const char *path, int is_dir)
 
 	if (fscc_disposition_encode(&w, 1))
 		return -EIO;
-	q = set_info_build(c, &related_fid, FileDispositionInformation, buf, (uint32_t)w.off);
+	q = smbc_set_info_req(c, &smbc_related_fid, FileDispositionInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	return open_do_close(c, path, &a, q, NULL);
+	return smbc_open_do_close(c, path, &a, q, NULL);
 }
 
 int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace)
@@ -532,10 +523,10 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 
 	if (fscc_rename_encode(&w, replace, to))
 		return -ENAMETOOLONG;
-	q = set_info_build(c, &related_fid, FileRenameInformation, buf, (uint32_t)w.off);
+	q = smbc_set_info_req(c, &smbc_related_fid, FileRenameInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	return open_do_close(c, from, &a, q, NULL);
+	return smbc_open_do_close(c, from, &a, q, NULL);
 }
 
 /* ------------------------------------------------------------------ open files */
@@ -546,18 +537,18 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 		     uint64_t *gen_out)
 {
 	struct create_resp resp;
-	struct smb_req *req = create_req_build(c, path, a);
+	struct smb_req *req = smbc_create_req(c, path, a);
 	uint64_t gen;
 	int rc;
 
 	if (!req)
 		return -ENOMEM;
-	rc = call_chain(c, &req);
+	rc = smbc_call_chain(c, &req);
 	gen = smbc_gen(c); /* the generation the answer came on (no reconnect since: it completed) */
 	if (rc)
 		goto out;
 	if (req->status != STATUS_SUCCESS) {
-		rc = status_rc(req);
+		rc = smbc_status_rc(req);
 		goto out;
 	}
 	if (create_resp_decode(req->resp, req->resp_len, &resp)) {
@@ -657,13 +648,13 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 	pthread_mutex_lock(&f->lock);
 	/* A handle from an older connection is already gone on the server. */
 	if (!f->err && !smbc_chan_get(c, &ch)) {
-		if (ch.gen == f->gen && (req = close_req_build(c, &f->fid, 0))) {
+		if (ch.gen == f->gen && (req = smbc_close_req(c, &f->fid, 0))) {
 			req->session_id = ch.session_id;
 			req->tree_id = ch.tree_id;
 			__atomic_add_fetch(&c->round_trips, 1, __ATOMIC_RELAXED);
 			rc = conn_call(ch.conn, req);
 			if (!rc && req->status != STATUS_SUCCESS)
-				rc = status_rc(req);
+				rc = smbc_status_rc(req);
 			else if (rc_needs_reconnect(rc))
 				rc = 0; /* the connection took the handle with it */
 			req_put(req);
@@ -694,16 +685,16 @@ ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void 
 	memset(&rr, 0, sizeof(rr));
 	rr.length = (uint32_t)len;
 	rr.offset = off;
-	rr.file_id = related_fid;
+	rr.file_id = smbc_related_fid;
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (read_req_encode(&w, &rr)) {
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	set_fid_src(req, f, FID_OFF_READ);
-	req->credit_charge = credits_for(c, len);
-	rc = call_chain(c, &req);
+	smbc_set_fid_src(req, f, FID_OFF_READ);
+	req->credit_charge = smbc_credits_for(c, len);
+	rc = smbc_call_chain(c, &req);
 	if (rc)
 		goto out;
 	if (req->status == STATUS_END_OF_FILE) {
@@ -711,7 +702,7 @@ ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void 
 		goto out;
 	}
 	if (req->status != STATUS_SUCCESS) {
-		rc = status_rc(req);
+		rc = smbc_status_rc(req);
 		goto out;
 	}
 	if (read_resp_decode(req->resp, req->resp_len, &resp) || resp.data_len > len) {
@@ -747,7 +738,7 @@ static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_f
 		return NULL;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = credits_for(c, QUERY_DIR_OUT);
+	req->credit_charge = smbc_credits_for(c, QUERY_DIR_OUT);
 	return req;
 }
 
@@ -763,7 +754,7 @@ static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg)
 	if (req->status == STATUS_NO_MORE_FILES)
 		return 1;
 	if (req->status != STATUS_SUCCESS)
-		return status_rc(req);
+		return smbc_status_rc(req);
 	if (query_dir_resp_decode(req->resp, req->resp_len, &qr) ||
 	    fscc_dir_iter_init(&it, FileIdBothDirectoryInformation, qr.buffer, qr.buffer_len))
 		return -EIO;
@@ -808,8 +799,8 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	uint64_t gen;
 	int rc, brc;
 
-	cr = create_req_build(c, path, &a);
-	qd = query_dir_build(c, &related_fid, 0);
+	cr = smbc_create_req(c, path, &a);
+	qd = query_dir_build(c, &smbc_related_fid, 0);
 	if (!cr || !qd) {
 		req_put(cr);
 		req_put(qd);
@@ -818,31 +809,31 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	qd->flags = SMB2_FLAGS_RELATED_OPERATIONS;
 	cr->chain_next = qd;
 	head = cr;
-	rc = call_chain(c, &head);
+	rc = smbc_call_chain(c, &head);
 	gen = smbc_gen(c);
 	if (rc) {
-		put_chain(head);
+		smbc_put_chain(head);
 		return rc;
 	}
 	if (head->status != STATUS_SUCCESS) {
-		rc = status_rc(head);
-		put_chain(head);
+		rc = smbc_status_rc(head);
+		smbc_put_chain(head);
 		return rc;
 	}
 	if (create_resp_decode(head->resp, head->resp_len, &cresp)) {
-		put_chain(head);
+		smbc_put_chain(head);
 		return -EIO;
 	}
 	fid = cresp.file_id;
 	brc = dir_batch(head->chain_next, fn, arg);
-	put_chain(head);
+	smbc_put_chain(head);
 	while (brc == 0) {
 		qd = query_dir_build(c, &fid, 0);
 		if (!qd) {
 			brc = -ENOMEM;
 			break;
 		}
-		rc = call_chain(c, &qd);
+		rc = smbc_call_chain(c, &qd);
 		if (!rc && smbc_gen(c) != gen)
 			brc = -EAGAIN; /* the handle belonged to the old connection */
 		else
@@ -852,9 +843,9 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		req_put(qd);
 	}
 	if (smbc_gen(c) == gen) {
-		struct smb_req *cl = close_req_build(c, &fid, 0);
+		struct smb_req *cl = smbc_close_req(c, &fid, 0);
 		if (cl) {
-			(void)call_chain(c, &cl);
+			(void)smbc_call_chain(c, &cl);
 			req_put(cl);
 		}
 	}
@@ -880,13 +871,13 @@ int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
 				   .disposition = FILE_OPEN, .options = FILE_DIRECTORY_FILE};
 	struct query_info_resp qr;
 	struct fscc_fs_full_size_info fsz;
-	struct smb_req *q = query_info_build(c, &related_fid, SMB2_0_INFO_FILESYSTEM,
+	struct smb_req *q = smbc_query_info_req(c, &smbc_related_fid, SMB2_0_INFO_FILESYSTEM,
 					     FileFsFullSizeInformation, 256);
 	int rc;
 
 	if (!q)
 		return -ENOMEM;
-	rc = open_do_close(c, "", &a, q, &q);
+	rc = smbc_open_do_close(c, "", &a, q, &q);
 	if (rc)
 		return rc;
 	if (query_info_resp_decode(q->resp, q->resp_len, &qr) ||
@@ -923,7 +914,7 @@ ssize_t smbc_write(struct smb_client *c, struct smbc_file *f, uint64_t off, cons
 	memset(&wr, 0, sizeof(wr));
 	wr.length = (uint32_t)len;
 	wr.offset = off;
-	wr.file_id = related_fid;
+	wr.file_id = smbc_related_fid;
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (write_req_encode_hdr(&w, &wr)) {
 		req_put(req);
@@ -932,13 +923,13 @@ ssize_t smbc_write(struct smb_client *c, struct smbc_file *f, uint64_t off, cons
 	req_set_body_len(req, w.off);
 	req->xdata = buf; /* the caller's buffer outlives this synchronous call */
 	req->xlen = len;
-	set_fid_src(req, f, FID_OFF_WRITE);
-	req->credit_charge = credits_for(c, len);
-	rc = call_chain(c, &req);
+	smbc_set_fid_src(req, f, FID_OFF_WRITE);
+	req->credit_charge = smbc_credits_for(c, len);
+	rc = smbc_call_chain(c, &req);
 	if (rc)
 		goto out;
 	if (req->status != STATUS_SUCCESS) {
-		rc = status_rc(req);
+		rc = smbc_status_rc(req);
 		goto out;
 	}
 	if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > len) {
@@ -959,13 +950,13 @@ int smbc_flush(struct smb_client *c, struct smbc_file *f)
 	if (!req)
 		return -ENOMEM;
 	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (flush_req_encode(&w, &related_fid)) {
+	if (flush_req_encode(&w, &smbc_related_fid)) {
 		req_put(req);
 		return -EIO;
 	}
 	req_set_body_len(req, w.off);
-	set_fid_src(req, f, FID_OFF_FLUSH);
-	return call_on_file(c, req, NULL, 0);
+	smbc_set_fid_src(req, f, FID_OFF_FLUSH);
+	return smbc_call_on_file(c, req, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ async bulk I/O */
@@ -1032,7 +1023,7 @@ static void io_done(struct smb_req *req, void *p)
 		struct write_resp resp;
 		if (!rc) {
 			if (req->status != STATUS_SUCCESS)
-				rc = status_rc(req);
+				rc = smbc_status_rc(req);
 			else if (write_resp_decode(req->resp, req->resp_len, &resp) ||
 				 resp.count > io->len)
 				rc = -EIO;
@@ -1048,7 +1039,7 @@ static void io_done(struct smb_req *req, void *p)
 				goto out;
 			}
 			if (req->status != STATUS_SUCCESS) {
-				rc = status_rc(req);
+				rc = smbc_status_rc(req);
 			} else if (read_resp_decode(req->resp, req->resp_len, &resp) ||
 				   resp.data_len > io->len) {
 				LOG_WARN("malformed READ response from server");
