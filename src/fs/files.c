@@ -1,0 +1,218 @@
+/*
+ * files.c - the filesystem object, open-file registry and path helpers
+ * shared by the FUSE operations.
+ */
+#include "fs/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/writeback.h"
+#include "log.h"
+#include "wire/fscc.h"
+#include "wire/smb2.h"
+#include "wire/time.h"
+
+struct smbfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* ------------------------------------------------------------------ open files */
+
+struct smbfs_file *file_new(struct smbfs *fs, fuse_ino_t ino, int flags)
+{
+	struct smbfs_file *fh = calloc(1, sizeof(*fh));
+	if (fh) {
+		fh->ino = ino;
+		fh->append = !!(flags & O_APPEND);
+	}
+	(void)fs;
+	return fh;
+}
+
+/* After a successful open: start readahead/write-behind and register. */
+int file_start(struct smbfs *fs, struct smbfs_file *fh, int flags)
+{
+	size_t chunk = fs->p.rsize, wsize = fs->p.wsize;
+	if (fs->client->max_read && chunk > fs->client->max_read)
+		chunk = fs->client->max_read;
+	if (fs->client->max_write && wsize > fs->client->max_write)
+		wsize = fs->client->max_write;
+	if ((flags & O_ACCMODE) != O_WRONLY) {
+		fh->ra = ra_new(fs->client, fh->file, chunk, fs->p.rasize, &fs->ra_budget);
+		if (!fh->ra)
+			return -ENOMEM;
+	}
+	if ((flags & O_ACCMODE) != O_RDONLY && !fh->append) {
+		fh->wb = wb_new(fs->client, fh->file, wsize, 8 * wsize);
+		if (!fh->wb)
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&fs->files_lock);
+	fh->next = fs->files;
+	fs->files = fh;
+	pthread_mutex_unlock(&fs->files_lock);
+	return 0;
+}
+
+/* Unregister, then wait until no files_sync() is using fh. */
+void file_unlist(struct smbfs *fs, struct smbfs_file *fh)
+{
+	struct smbfs_file **pp;
+	pthread_mutex_lock(&fs->files_lock);
+	for (pp = &fs->files; *pp; pp = &(*pp)->next) {
+		if (*pp == fh) {
+			*pp = fh->next;
+			break;
+		}
+	}
+	while (fh->users)
+		pthread_cond_wait(&fs->files_cond, &fs->files_lock);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
+/* Stop readahead and write-behind, close the SMB handle, free. Returns the close result. */
+int file_free(struct smbfs *fs, struct smbfs_file *fh)
+{
+	int rc;
+	ra_free(fh->ra);
+	wb_free(fh->wb);
+	rc = smbc_close(fs->client, fh->file);
+	free(fh);
+	return rc;
+}
+
+/* An open file's name changed: a reopen after reconnect must use the new path. */
+void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path)
+{
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f; f = f->next)
+		if (f->ino == ino)
+			smbc_file_set_path(f->file, path);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
+/*
+ * Before looking at an inode's size or data on the server: push out what its
+ * open files have buffered (flush=1), and/or forget prefetched data because
+ * the file changed (drop=1). Returns the first write error.
+ */
+int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
+{
+	struct smbfs_file *list[32];
+	int n = 0, rc = 0;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && n < 32; f = f->next) {
+		if (f->ino == ino) {
+			f->users++;
+			list[n++] = f;
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	for (int i = 0; i < n; i++) {
+		if (flush && list[i]->wb) {
+			int r = wb_flush(list[i]->wb);
+			if (r && !rc)
+				rc = r;
+		}
+		if (drop && list[i]->ra)
+			ra_drop(list[i]->ra);
+	}
+	pthread_mutex_lock(&fs->files_lock);
+	for (int i = 0; i < n; i++)
+		list[i]->users--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+	return rc;
+}
+
+struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
+{
+	struct smbfs *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->client = client;
+	fs->p = *p;
+	pthread_mutex_init(&fs->files_lock, NULL);
+	pthread_cond_init(&fs->files_cond, NULL);
+	/* Readahead memory for the whole mount: room for several streams at full window. */
+	fs->ra_budget.limit = p->rasize * 8 > 64u * 1024 * 1024 ? p->rasize * 8 : 64u * 1024 * 1024;
+	fs->itab = itab_new();
+	if (p->subdir && *p->subdir)
+		fs->subdir = strdup(p->subdir);
+	if (!fs->itab || (p->subdir && *p->subdir && !fs->subdir)) {
+		smbfs_free(fs);
+		return NULL;
+	}
+	fs->p.subdir = fs->subdir;
+	return fs;
+}
+
+void smbfs_free(struct smbfs *fs)
+{
+	if (!fs)
+		return;
+	itab_free(fs->itab);
+	free(fs->subdir);
+	pthread_mutex_destroy(&fs->files_lock);
+	pthread_cond_destroy(&fs->files_cond);
+	free(fs);
+}
+
+/* Share path of an inode, with the mount's subdirectory in front. */
+int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
+{
+	size_t pre = 0;
+	int rc;
+
+	if (fs->subdir) {
+		pre = strlen(fs->subdir);
+		if (pre + 2 > size)
+			return -ENAMETOOLONG;
+		memcpy(buf, fs->subdir, pre);
+		buf[pre] = '\0';
+	}
+	if (child)
+		rc = itab_child_path(fs->itab, ino, child, buf + pre + (pre ? 1 : 0),
+				     size - pre - (pre ? 1 : 0));
+	else
+		rc = itab_path(fs->itab, ino, buf + pre + (pre ? 1 : 0), size - pre - (pre ? 1 : 0));
+	if (rc < 0)
+		return rc;
+	if (pre) {
+		if (rc == 0)
+			buf[pre] = '\0'; /* the subdirectory itself */
+		else
+			buf[pre] = '/';
+	}
+	return 0;
+}
+
+int valid_name(const char *name)
+{
+	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2). */
+	for (const char *p = name; *p; p++)
+		if (strchr("\\:*?\"<>|", *p) || (unsigned char)*p < 0x20)
+			return 0;
+	return 1;
+}
+
+void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->generation = 1;
+	statmap_fill(&fs->p.pol, s, ino, &e->attr);
+	e->attr_timeout = fs->p.attr_timeout;
+	e->entry_timeout = fs->p.attr_timeout;
+}
+
+/* ------------------------------------------------------------------ init */

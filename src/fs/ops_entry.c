@@ -1,0 +1,232 @@
+/*
+ * ops_entry.c - lookup, forget, getattr, setattr, statfs, init.
+ *
+ * Each operation resolves its inode to a share path through the inode table,
+ * calls one client function (a compound or a single request with a deadline),
+ * and replies. fuse_reply_* is called exactly once per request.
+ * Errors reach the kernel as positive errno at the reply.
+ */
+#include "fs/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/writeback.h"
+#include "log.h"
+#include "wire/fscc.h"
+#include "wire/smb2.h"
+#include "wire/time.h"
+
+void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct smbfs *fs = userdata;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: attributes come free */
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	conn->max_readahead = 1024 * 1024;
+	conn->max_write = (unsigned)fs->p.wsize;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+}
+
+void op_destroy(void *userdata)
+{
+	(void)userdata;
+}
+
+/* ------------------------------------------------------------------ entries */
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct smbfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct smb_stat st;
+	char path[PATH_CAP];
+	fuse_ino_t ino;
+	int rc;
+
+	if (!valid_name(name)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_stat(fs->client, path, &st);
+	if (rc) {
+		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
+			/* negative entry, cached by the kernel for the attribute time */
+			memset(&e, 0, sizeof(e));
+			e.entry_timeout = fs->p.attr_timeout;
+			fuse_reply_entry(req, &e);
+			return;
+		}
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	ino = itab_lookup(fs->itab, parent, name, 1);
+	if (!ino) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fill_entry(fs, ino, &st, &e);
+	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted: undo the lookup count */
+		itab_forget(fs->itab, ino, 1);
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	itab_forget(fs_of(req)->itab, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct smbfs *fs = fs_of(req);
+	for (size_t i = 0; i < count; i++)
+		itab_forget(fs->itab, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smb_stat st;
+	struct stat out;
+	char path[PATH_CAP];
+	int rc;
+
+	(void)fi;
+	/* The size on the server counts only once buffered writes are out. */
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
+		rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_stat(fs->client, path, &st);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smb_statfs s;
+	struct statvfs v;
+	int rc;
+
+	(void)ino;
+	rc = smbc_statfs(fs->client, &s);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.f_bsize = (unsigned long)s.sectors_per_unit * s.bytes_per_sector;
+	v.f_frsize = v.f_bsize;
+	v.f_blocks = s.total_units;
+	v.f_bfree = s.free_units;
+	v.f_bavail = s.avail_units;
+	v.f_namemax = s.max_name_len ? s.max_name_len : 255;
+	fuse_reply_statfs(req, &v);
+}
+
+/* ------------------------------------------------------------------ directories */
+
+static uint64_t setattr_time(const struct timespec *ts, int now)
+{
+	struct timespec t;
+	if (now)
+		clock_gettime(CLOCK_REALTIME, &t);
+	else
+		t = *ts;
+	return timespec_to_filetime(&t);
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = fi ? (struct smbfs_file *)(uintptr_t)fi->fh : NULL;
+	struct smb_stat st;
+	struct stat out;
+	char path[PATH_CAP];
+	uint8_t buf[64];
+	struct wbuf w;
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	/* Buffered writes land before the new size or times; cached data is stale after. */
+	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
+	if (!rc)
+		rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (rc)
+		goto out;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		w = wbuf_init(buf, sizeof(buf));
+		if (fscc_u64_encode(&w, (uint64_t)attr->st_size)) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fh ? smbc_set_info_fid(fs->client, fh->file, FileEndOfFileInformation, buf,
+					    (uint32_t)w.off)
+			: smbc_set_info_path(fs->client, path, FILE_WRITE_DATA,
+					     FileEndOfFileInformation, buf, (uint32_t)w.off);
+		if (rc)
+			goto out;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MODE)) {
+		struct fscc_basic_info bi;
+		memset(&bi, 0, sizeof(bi));
+		if (to_set & FUSE_SET_ATTR_ATIME)
+			bi.last_access =
+				setattr_time(&attr->st_atim, to_set & FUSE_SET_ATTR_ATIME_NOW);
+		if (to_set & FUSE_SET_ATTR_MTIME)
+			bi.last_write =
+				setattr_time(&attr->st_mtim, to_set & FUSE_SET_ATTR_MTIME_NOW);
+		if (to_set & FUSE_SET_ATTR_MODE) {
+			/* Only the write bits mean something: they map to READONLY. */
+			rc = smbc_stat(fs->client, path, &st);
+			if (rc)
+				goto out;
+			bi.attributes = st.attrs & ~(uint32_t)FILE_ATTRIBUTE_READONLY;
+			if (!(attr->st_mode & 0222))
+				bi.attributes |= FILE_ATTRIBUTE_READONLY;
+			if (!bi.attributes)
+				bi.attributes = FILE_ATTRIBUTE_NORMAL;
+		}
+		w = wbuf_init(buf, sizeof(buf));
+		if (fscc_basic_encode(&w, &bi)) {
+			rc = -EIO;
+			goto out;
+		}
+		rc = fh ? smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf,
+					    (uint32_t)w.off)
+			: smbc_set_info_path(fs->client, path, FILE_WRITE_ATTRIBUTES,
+					     FileBasicInformation, buf, (uint32_t)w.off);
+		if (rc)
+			goto out;
+	}
+	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
+	rc = smbc_stat(fs->client, path, &st);
+out:
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+}

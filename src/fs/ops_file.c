@@ -1,0 +1,291 @@
+/*
+ * ops_file.c - open, create, read, write, flush, fsync, release.
+ */
+#include "fs/internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/writeback.h"
+#include "log.h"
+#include "wire/fscc.h"
+#include "wire/smb2.h"
+#include "wire/time.h"
+
+uint32_t access_for(int flags)
+{
+	uint32_t a = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY:
+		a |= FILE_READ_DATA;
+		break;
+	case O_WRONLY:
+		a |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES;
+		break;
+	default:
+		a |= FILE_READ_DATA | FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES;
+	}
+	return a;
+}
+
+/*
+ * O_APPEND: Samba rejects the "offset -1 means end of file" form of WRITE, so
+ * an append asks the server for the end of file and writes there, under a
+ * lock striped by inode so that appenders on this mount never interleave.
+ */
+#define APPEND_LOCKS 64
+
+static pthread_mutex_t append_locks[APPEND_LOCKS] = {
+	[0 ... APPEND_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
+};
+
+void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbc_open_args a;
+	struct smbfs_file *fh;
+	char path[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly && (fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	fh = file_new(fs, ino, fi->flags);
+	if (!fh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.access = access_for(fi->flags);
+	a.disposition = (fi->flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
+	a.options = FILE_NON_DIRECTORY_FILE;
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
+	if (rc) {
+		free(fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (fi->flags & O_TRUNC)
+		files_sync(fs, ino, 0, 1);
+	rc = file_start(fs, fh, fi->flags);
+	if (rc) {
+		file_free(fs, fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = fs->p.direct_io;
+	fi->keep_cache = 0;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		file_unlist(fs, fh);
+		file_free(fs, fh);
+	}
+}
+
+static void ra_fuse_reply(void *ctx, int err, const struct iovec *iov, int iovcnt)
+{
+	fuse_req_t req = ctx;
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_iov(req, iov, iovcnt);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc;
+
+	if (!fh->ra) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	/* Read what this mount wrote: push out buffered writes to this inode first. */
+	rc = files_sync(fs, ino, 1, 0);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	ra_read(fh->ra, (uint64_t)off, size, ra_fuse_reply, req);
+}
+
+void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc = 0, rc2;
+
+	(void)ino;
+	file_unlist(fs, fh);
+	if (fh->wb)
+		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
+	rc2 = file_free(fs, fh);
+	if (!rc)
+		rc = rc2;
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	size_t chunk = fs->p.wsize, done = 0;
+	pthread_mutex_t *alock;
+	struct smb_stat st;
+	ssize_t w = 0;
+	int rc;
+
+	/* Prefetched data of this inode is now stale. */
+	files_sync(fs, ino, 0, 1);
+	if (fh->wb) {
+		w = wb_write(fh->wb, (uint64_t)off, buf, size);
+		if (w < 0)
+			fuse_reply_err(req, (int)-w);
+		else
+			fuse_reply_write(req, (size_t)w);
+		return;
+	}
+	/* O_APPEND: synchronous, at the server's end of file, under the inode's lock. */
+	if (fs->client->max_write && chunk > fs->client->max_write)
+		chunk = fs->client->max_write;
+	alock = &append_locks[ino % APPEND_LOCKS];
+	pthread_mutex_lock(alock);
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
+		rc = smbc_query_fid(fs->client, fh->file, &st);
+	if (rc) {
+		pthread_mutex_unlock(alock);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	off = (off_t)st.size;
+	while (done < size) {
+		size_t n = size - done < chunk ? size - done : chunk;
+		w = smbc_write(fs->client, fh->file, (uint64_t)off + done, buf + done, n);
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	pthread_mutex_unlock(alock);
+	if (!done && w <= 0) {
+		fuse_reply_err(req, w < 0 ? (int)-w : EIO);
+		return;
+	}
+	fuse_reply_write(req, done);
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* close(): everything written must be on the server, or the error reported. */
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc = fh->wb ? wb_flush(fh->wb) : 0;
+	(void)ino;
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
+	int rc;
+	(void)datasync;
+	rc = files_sync(fs, ino, 1, 0);
+	if (!rc)
+		rc = smbc_flush(fs->client, fh->file);
+	fuse_reply_err(req, rc ? -rc : 0);
+}
+
+/* Reply to mkdir (fi NULL) or create (fi and fh: the new open file). */
+void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
+			    const struct smb_stat *st, struct fuse_file_info *fi,
+			    struct smbfs_file *fh)
+{
+	struct fuse_entry_param e;
+	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
+	int rc = ino ? 0 : -ENOMEM;
+
+	if (fh) {
+		fh->ino = ino;
+		if (!rc)
+			rc = file_start(fs, fh, fi->flags);
+		if (rc) {
+			if (ino)
+				itab_forget(fs->itab, ino, 1);
+			file_free(fs, fh);
+		}
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fill_entry(fs, ino, st, &e);
+	if (fi) {
+		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+			itab_forget(fs->itab, ino, 1);
+			file_unlist(fs, fh);
+			file_free(fs, fh);
+		}
+	} else if (fuse_reply_entry(req, &e) == -ENOENT) {
+		itab_forget(fs->itab, ino, 1);
+	}
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbc_open_args a;
+	struct smbfs_file *fh;
+	struct smb_stat st;
+	char path[PATH_CAP];
+	int rc;
+
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!valid_name(name)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	fh = file_new(fs, 0, fi->flags);
+	if (!fh) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.access = access_for(fi->flags) | FILE_READ_ATTRIBUTES;
+	a.disposition = (fi->flags & O_EXCL) ? FILE_CREATE
+			: (fi->flags & O_TRUNC) ? FILE_OVERWRITE_IF
+						: FILE_OPEN_IF;
+	a.options = FILE_NON_DIRECTORY_FILE;
+	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
+				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
+	if (!rc) {
+		rc = smbc_query_fid(fs->client, fh->file, &st);
+		if (rc)
+			smbc_close(fs->client, fh->file);
+	}
+	if (rc) {
+		free(fh);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->direct_io = fs->p.direct_io;
+	reply_new_entry(req, fs, parent, name, &st, fi, fh);
+}
