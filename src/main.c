@@ -177,6 +177,7 @@ int main(int argc, char *argv[])
 
 	memset(&so, 0, sizeof(so));
 	so.host = cfg.host;
+	so.addr = cfg.ip;
 	so.port = cfg.port;
 	so.share = cfg.share;
 	so.username = cfg.guest ? NULL : cfg.username;
@@ -199,6 +200,11 @@ int main(int argc, char *argv[])
 	if (cfg.sec) {
 		if (!strcmp(cfg.sec, "ntlmssp") || !strcmp(cfg.sec, "ntlmv2")) {
 			so.sec = SMBC_SEC_NTLMSSP;
+		} else if (!strcmp(cfg.sec, "krb5")) {
+			so.sec = SMBC_SEC_KRB5;
+		} else if (!strcmp(cfg.sec, "krb5i")) {
+			so.sec = SMBC_SEC_KRB5I;
+			so.require_sign = 1;
 		} else if (!strcmp(cfg.sec, "ntlmsspi") || !strcmp(cfg.sec, "ntlmv2i")) {
 			so.sec = SMBC_SEC_NTLMSSPI;
 			so.require_sign = 1;
@@ -207,7 +213,7 @@ int main(int argc, char *argv[])
 			so.username = NULL;
 		} else {
 			fprintf(stderr, "smbfuse: unsupported value in option 'sec=%s': this build "
-					"supports ntlmssp, ntlmsspi and none\n", cfg.sec);
+					"supports ntlmssp, ntlmsspi, krb5, krb5i and none\n", cfg.sec);
 			goto out_free;
 		}
 	}

@@ -47,6 +47,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("guest", guest, 1),
 	OPT("vers=%s", vers),
 	OPT("sec=%s", sec),
+	OPT("ip=%s", ip),
+	OPT("addr=%s", ip),
 	OPTV("sign", sign, 1),
 	OPTV("seal", seal, 1),
 	OPT("max_credits=%u", max_credits),
@@ -503,6 +505,7 @@ void opts_free(struct smbf_config *cfg)
 	free(cfg->credentials);
 	free(cfg->vers);
 	free(cfg->sec);
+	free(cfg->ip);
 	free(cfg->cache_str);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -33,6 +33,7 @@ struct smbf_config {
 	/* protocol */
 	char *vers;
 	char *sec;
+	char *ip;         /* connect to this address; the UNC host names the server (SPN) */
 	int sign;
 	int seal;
 	unsigned max_credits;

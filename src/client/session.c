@@ -32,6 +32,10 @@
 #include <openssl/rand.h>
 
 #include "auth/ntlmssp.h"
+#include "config.h"
+#if HAVE_KRB5
+#include "auth/gssapi.h"
+#endif
 #include "auth/spnego.h"
 #include "crypto/sign.h"
 #include "errmap.h"
@@ -316,6 +320,91 @@ static void auth_error(struct smb_client *c, const struct smbc_opts *o, uint32_t
 	}
 }
 
+#if HAVE_KRB5
+/*
+ * Kerberos through GSSAPI (MS-SMB2 3.2.5.3, RFC 4178): one SESSION_SETUP
+ * carries SPNEGO(MS-krb5, krb5; AP-REQ); the server answers SUCCESS with the
+ * AP-REP (mutual authentication), or MORE_PROCESSING_REQUIRED with a
+ * KRB-ERROR that GSSAPI turns into a clear message.
+ */
+static int krb5_session_setup(struct smb_client *c, const struct smbc_opts *o,
+			      struct preauth_hash *ph, uint8_t *key, size_t *key_len,
+			      struct smb_req **final, char *err, size_t errlen)
+{
+	static const enum spnego_mech mechs[2] = {SPNEGO_MECH_MSKRB5, SPNEGO_MECH_KRB5};
+	char gerr[512];
+	struct gss_auth *g;
+	struct smb_req *req = NULL;
+	struct session_setup_resp sresp;
+	struct spnego_msg sm;
+	uint8_t *t = NULL, *tok = NULL;
+	size_t tlen = 0, toklen = 0;
+	int rc, complete = 0;
+
+	gerr[0] = '\0';
+	g = gss_auth_new_ccache(c->host, o->krb5_ccache, &rc, gerr, sizeof(gerr));
+	if (!g) {
+		seterr(err, errlen, "Kerberos logon to %s: %s", c->host,
+		       gerr[0] ? gerr : strerror(-rc));
+		return rc ? rc : -EACCES;
+	}
+	rc = gss_auth_step(g, NULL, 0, &t, &tlen, &complete);
+	if (rc) {
+		seterr(err, errlen, "Kerberos logon to %s: %s", c->host, gss_auth_error(g));
+		goto out;
+	}
+	rc = spnego_init_token(mechs, 2, t, tlen, &tok, &toklen);
+	if (rc)
+		goto out;
+	rc = session_leg(c, o, tok, toklen, &req);
+	if (rc) {
+		seterr(err, errlen, "session setup with %s failed: %s", c->host, strerror(-rc));
+		goto out;
+	}
+	c->session_id = req->rhdr.session_id;
+	if (c->dialect == SMB2_DIALECT_0311 && preauth_update(ph, req->buf, req->len)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (req->status != STATUS_SUCCESS && req->status != STATUS_MORE_PROCESSING_REQUIRED) {
+		auth_error(c, o, req->status, err, errlen);
+		rc = ntstatus_to_errno(req->status);
+		rc = rc ? rc : -EACCES;
+		goto out;
+	}
+	rc = session_setup_resp_decode(req->resp, req->resp_len, &sresp);
+	if (!rc)
+		rc = spnego_parse(sresp.security_buffer, sresp.security_buffer_len, &sm);
+	if (rc) {
+		seterr(err, errlen, "server %s sent a malformed Kerberos session setup answer",
+		       c->host);
+		rc = -EPROTO;
+		goto out;
+	}
+	free(t);
+	t = NULL;
+	/* AP-REP (mutual authentication) or KRB-ERROR; none at all is a refusal */
+	rc = gss_auth_step(g, sm.mech_token, sm.mech_token_len, &t, &tlen, &complete);
+	if (rc || !complete || req->status != STATUS_SUCCESS) {
+		seterr(err, errlen, "Kerberos logon to %s refused: %s", c->host,
+		       rc ? gss_auth_error(g) : "the server did not complete authentication");
+		rc = rc ? rc : -EACCES;
+		goto out;
+	}
+	rc = gss_auth_session_key(g, key, GSS_AUTH_MAX_KEY_LEN, key_len);
+	if (rc)
+		goto out;
+	*final = req;
+	req = NULL;
+out:
+	free(t);
+	free(tok);
+	req_put(req);
+	gss_auth_free(g);
+	return rc;
+}
+#endif
+
 static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 			    struct preauth_hash *ph, char *err, size_t errlen)
 {
@@ -327,7 +416,8 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 	struct conn_security sec;
 	uint8_t *t1 = NULL, *t3 = NULL, *tok = NULL, *mechtypes = NULL;
 	size_t t1len = 0, t3len = 0, toklen = 0, mtlen = 0;
-	uint8_t session_key[16], mic[16];
+	uint8_t session_key[64], mic[16];
+	size_t sk_len = 16;
 	int rc, anonymous;
 	char host[256];
 	const char *ws = o->workstation;
@@ -343,6 +433,19 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 	}
 	anonymous = !o->username || !*o->username;
 	c->signing = o->require_sign || (c->server_security_mode & SMB2_NEGOTIATE_SIGNING_REQUIRED);
+	if (o->sec == SMBC_SEC_KRB5 || o->sec == SMBC_SEC_KRB5I) {
+#if HAVE_KRB5
+		anonymous = 0;
+		rc = krb5_session_setup(c, o, ph, session_key, &sk_len, &req, err, errlen);
+		if (rc)
+			goto out;
+		goto final_response;
+#else
+		seterr(err, errlen, "this smbfuse was built without Kerberos support");
+		rc = -EOPNOTSUPP;
+		goto out;
+#endif
+	}
 
 	ntlm = ntlmssp_new(anonymous ? NULL : o->username, o->domain ? o->domain : "",
 			   o->password ? o->password : "", ws);
@@ -421,6 +524,7 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 		rc = -EIO;
 		goto out;
 	}
+final_response:
 	rc = session_setup_resp_decode(req->resp, req->resp_len, &sresp);
 	if (rc) {
 		seterr(err, errlen, "server %s sent a malformed session setup response", c->host);
@@ -428,7 +532,7 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 	}
 	c->session_flags = sresp.session_flags;
 	/* The server's mechListMIC, when sent, proves it saw our mechanism list unaltered. */
-	if (sresp.security_buffer_len &&
+	if (ntlm && sresp.security_buffer_len &&
 	    !spnego_parse(sresp.security_buffer, sresp.security_buffer_len, &sm) &&
 	    sm.mech_list_mic &&
 	    ntlmssp_verify_mic(ntlm, mechtypes, mtlen, sm.mech_list_mic, sm.mech_list_mic_len)) {
@@ -454,10 +558,12 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 		c->signing = 0;
 	}
 
-	rc = ntlmssp_session_key(ntlm, session_key);
-	if (rc)
-		goto out;
-	rc = smb3_derive_keys(c->dialect, c->cipher, session_key, sizeof(session_key),
+	if (ntlm) {
+		rc = ntlmssp_session_key(ntlm, session_key);
+		if (rc)
+			goto out;
+	}
+	rc = smb3_derive_keys(c->dialect, c->cipher, session_key, sk_len,
 			      c->dialect == SMB2_DIALECT_0311 ? ph->h : NULL, &keys);
 	OPENSSL_cleanse(session_key, sizeof(session_key));
 	if (rc)
@@ -686,7 +792,7 @@ static int establish(struct smb_client *c, const struct smbc_opts *o, char *err,
 	int rc = 0;
 
 	memset(&co, 0, sizeof(co));
-	co.host = o->host;
+	co.host = o->addr ? o->addr : o->host;
 	co.port = o->port;
 	co.connect_timeout_ms = o->connect_timeout_ms;
 	co.request_timeout_ms = o->request_timeout_ms;
@@ -751,6 +857,8 @@ static void opts_wipe(struct smbc_opts *o)
 	free((char *)o->username);
 	free((char *)o->domain);
 	free((char *)o->workstation);
+	free((char *)o->addr);
+	free((char *)o->krb5_ccache);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -764,6 +872,10 @@ static int opts_copy(struct smbc_opts *dst, const struct smbc_opts *src)
 	dst->password = dup_or_null(src->password);
 	dst->domain = dup_or_null(src->domain);
 	dst->workstation = dup_or_null(src->workstation);
+	dst->addr = dup_or_null(src->addr);
+	dst->krb5_ccache = dup_or_null(src->krb5_ccache);
+	if ((src->addr && !dst->addr) || (src->krb5_ccache && !dst->krb5_ccache))
+		return -ENOMEM;
 	if (!dst->host || !dst->share || (src->port && !dst->port) ||
 	    (src->username && !dst->username) || (src->password && !dst->password) ||
 	    (src->domain && !dst->domain) || (src->workstation && !dst->workstation))

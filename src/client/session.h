@@ -21,10 +21,14 @@ struct smb_conn;
 enum smbc_sec {
 	SMBC_SEC_NTLMSSP = 0,
 	SMBC_SEC_NTLMSSPI, /* NTLMSSP with signing required */
+	SMBC_SEC_KRB5,     /* Kerberos through GSSAPI, the user's credential cache */
+	SMBC_SEC_KRB5I,    /* Kerberos with signing required */
 };
 
 struct smbc_opts {
-	const char *host;
+	const char *host;         /* server name: the SPN host (cifs/host) and the tree path */
+	const char *addr;         /* connect here instead of resolving host (mount.cifs ip=) */
+	const char *krb5_ccache;  /* NULL = default (KRB5CCNAME) */
 	const char *port;         /* NULL = 445 */
 	const char *share;
 	const char *username;     /* NULL/"" with guest = anonymous/guest */
