@@ -36,6 +36,8 @@ extern const struct smb2_file_id smbc_related_fid;
  * a response (check each status).
  */
 int smbc_call_chain(struct smb_client *c, struct smb_req **headp);
+/* The same, also telling which connection generation answered. */
+int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *gen_out);
 void smbc_put_chain(struct smb_req *head);
 
 /* One request on an open file: transport or status failure (-errno). On success

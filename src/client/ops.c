@@ -180,6 +180,11 @@ static struct smb_req *clone_chain(struct smb_req *head)
  */
 int smbc_call_chain(struct smb_client *c, struct smb_req **headp)
 {
+	return smbc_call_chain_gen(c, headp, NULL);
+}
+
+int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *gen_out)
+{
 	for (;;) {
 		struct smb_req *head = *headp;
 		struct smbc_chan ch;
@@ -216,6 +221,8 @@ int smbc_call_chain(struct smb_client *c, struct smb_req **headp)
 			}
 		}
 		smbc_chan_put(&ch);
+		if (gen_out)
+			*gen_out = ch.gen;
 		if (!retry)
 			return rc;
 		LOG_DBG("%s: connection lost; waiting to replay", smb2_cmd_name(head->command));
@@ -537,14 +544,24 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 		     uint64_t *gen_out)
 {
 	struct create_resp resp;
-	struct smb_req *req = smbc_create_req(c, path, a);
+	struct smb_req *req = smbc_create_req(c, path, a), *q = NULL;
 	uint64_t gen;
 	int rc;
 
 	if (!req)
 		return -ENOMEM;
-	rc = smbc_call_chain(c, &req);
-	gen = smbc_gen(c); /* the generation the answer came on (no reconnect since: it completed) */
+	if (st) {
+		/* attributes (with the inode number) in the same round trip */
+		q = smbc_query_info_req(c, &smbc_related_fid, SMB2_0_INFO_FILE, FileAllInformation,
+					QUERY_INFO_OUT);
+		if (!q) {
+			req_put(req);
+			return -ENOMEM;
+		}
+		q->flags = SMB2_FLAGS_RELATED_OPERATIONS;
+		req->chain_next = q;
+	}
+	rc = smbc_call_chain_gen(c, &req, &gen);
 	if (rc)
 		goto out;
 	if (req->status != STATUS_SUCCESS) {
@@ -559,18 +576,26 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 	if (gen_out)
 		*gen_out = gen;
 	if (st) {
-		memset(st, 0, sizeof(*st));
-		st->size = resp.end_of_file;
-		st->alloc = resp.allocation_size;
-		st->attrs = resp.file_attributes;
-		st->nlink = 1;
-		stat_from_times(st, resp.creation_time, resp.last_access_time,
-				resp.last_write_time, resp.change_time);
+		q = req->chain_next;
+		if (q->status == STATUS_SUCCESS || q->status == STATUS_BUFFER_OVERFLOW)
+			rc = stat_from_all(q, st);
+		else
+			rc = -EIO;
+		if (rc) { /* the file is open: fall back to what CREATE told us */
+			memset(st, 0, sizeof(*st));
+			st->size = resp.end_of_file;
+			st->alloc = resp.allocation_size;
+			st->attrs = resp.file_attributes;
+			st->nlink = 1;
+			stat_from_times(st, resp.creation_time, resp.last_access_time,
+					resp.last_write_time, resp.change_time);
+			rc = 0;
+		}
 	}
 	if (action)
 		*action = resp.create_action;
 out:
-	req_put(req);
+	smbc_put_chain(req);
 	return rc;
 }
 
@@ -809,8 +834,7 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	qd->flags = SMB2_FLAGS_RELATED_OPERATIONS;
 	cr->chain_next = qd;
 	head = cr;
-	rc = smbc_call_chain(c, &head);
-	gen = smbc_gen(c);
+	rc = smbc_call_chain_gen(c, &head, &gen);
 	if (rc) {
 		smbc_put_chain(head);
 		return rc;

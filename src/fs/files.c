@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -145,6 +146,7 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 	/* Readahead memory for the whole mount: room for several streams at full window. */
 	fs->ra_budget.limit = p->rasize * 8 > 64u * 1024 * 1024 ? p->rasize * 8 : 64u * 1024 * 1024;
 	fs->itab = itab_new();
+	fs->neg = neg_new(16384, p->attr_timeout);
 	if (p->subdir && *p->subdir)
 		fs->subdir = strdup(p->subdir);
 	if (!fs->itab || (p->subdir && *p->subdir && !fs->subdir)) {
@@ -160,6 +162,7 @@ void smbfs_free(struct smbfs *fs)
 	if (!fs)
 		return;
 	itab_free(fs->itab);
+	neg_free(fs->neg);
 	free(fs->subdir);
 	pthread_mutex_destroy(&fs->files_lock);
 	pthread_cond_destroy(&fs->files_cond);

@@ -33,6 +33,7 @@ struct smbfs {
 	struct smbfs_params p;
 	char *subdir;
 	struct ra_budget ra_budget;
+	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
 	pthread_mutex_t files_lock;
 	pthread_cond_t files_cond;
 	struct smbfs_file *files; /* open files, protected by files_lock */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -200,8 +201,10 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
 		rc = smbc_delete(fs->client, path, is_dir);
-	if (!rc)
+	if (!rc) {
 		itab_unlink(fs->itab, parent, name);
+		neg_add(fs->neg, parent, name);
+	}
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
@@ -239,8 +242,11 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
 	if (!rc)
 		rc = smbc_rename(fs->client, from, to, !(flags & RENAME_NOREPLACE));
-	if (!rc)
+	if (!rc) {
+		/* not neg_add(old name): a case-only rename keeps it valid on the server */
+		neg_del(fs->neg, newparent, newname);
 		rc = itab_rename(fs->itab, parent, name, newparent, newname);
+	}
 	if (!rc) {
 		fuse_ino_t moved = itab_find(fs->itab, newparent, newname);
 		if (moved)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -57,9 +58,15 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	rc = ino_path(fs, parent, name, path, sizeof(path));
-	if (!rc)
-		rc = smbc_stat(fs->client, path, &st);
+	if (neg_hit(fs->neg, parent, name)) {
+		rc = -ENOENT; /* known missing: no round trip */
+	} else {
+		rc = ino_path(fs, parent, name, path, sizeof(path));
+		if (!rc)
+			rc = smbc_stat(fs->client, path, &st);
+		if (rc == -ENOENT)
+			neg_add(fs->neg, parent, name);
+	}
 	if (rc) {
 		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
 			/* negative entry, cached by the kernel for the attribute time */

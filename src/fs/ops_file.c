@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -215,6 +216,8 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
 	int rc = ino ? 0 : -ENOMEM;
 
+	neg_del(fs->neg, parent, name); /* it exists now */
+
 	if (fh) {
 		fh->ino = ino;
 		if (!rc)
@@ -274,12 +277,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
-	if (!rc) {
-		rc = smbc_query_fid(fs->client, fh->file, &st);
-		if (rc)
-			smbc_close(fs->client, fh->file);
-	}
+		rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);

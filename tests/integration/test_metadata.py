@@ -1,0 +1,113 @@
+"""Metadata round trips: what each operation costs on the wire.
+
+A counting relay sits between smbfuse and smbd and records every frame the
+client sends (one frame = one round trip; a compound counts once).
+"""
+
+import os
+import subprocess
+
+from countproxy import CountProxy
+
+
+def _mount(t, proxy, *opts):
+    return t.mount('rw', *opts, unc='//127.0.0.1:%d/rw' % proxy.port)
+
+
+def test_stat_is_one_compound(t):
+    t.write_server('rw', 'a.txt', b'hello')
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=0')
+        os.listdir(mnt)
+        m = p.mark()
+        os.stat(mnt + '/a.txt')
+        frames = p.since(m)
+        assert frames, 'stat sent nothing'
+        for f in frames:
+            assert f == ['CREATE', 'QUERY_INFO', 'CLOSE'], 'stat frame not one compound: %r' % f
+        assert len(frames) <= 2, 'stat cost %d round trips: %r' % (len(frames), frames)
+        t.umount(mnt)
+
+
+def test_ls_l_large_directory_costs_one_stream(t):
+    d = os.path.join(t.share_path('rw'), 'big')
+    os.makedirs(d)
+    n = 3000
+    for i in range(n):
+        with open(os.path.join(d, 'file%05d.txt' % i), 'w') as f:
+            f.write('x' * (i % 97))
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=30')
+        m = p.mark()
+        r = subprocess.run(['ls', '-l', mnt + '/big'], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        lines = [l for l in r.stdout.splitlines() if l.startswith('-')]
+        assert len(lines) == n, 'ls -l listed %d of %d entries' % (len(lines), n)
+        assert ' 96 ' in r.stdout, 'sizes missing from ls -l'
+        frames = p.since(m)
+        per_file = [f for f in frames if f == ['CREATE', 'QUERY_INFO', 'CLOSE']]
+        assert len(per_file) <= 2, 'ls -l stat-ed files one by one: %d' % len(per_file)
+        assert len(frames) < 30, 'ls -l of %d entries cost %d round trips' % (n, len(frames))
+        # the listing filled the attribute cache: stat of an entry is free now
+        m = p.mark()
+        os.stat(mnt + '/big/file01234.txt')
+        assert p.since(m) == [], 'stat after readdirplus went to the server: %r' % p.since(m)
+        t.umount(mnt)
+
+
+def test_negative_lookup_cached(t):
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=30')
+        os.listdir(mnt)
+        for _ in range(2):
+            assert not os.path.exists(mnt + '/.hidden')
+            assert not os.path.exists(mnt + '/desktop.ini')
+        m = p.mark()
+        for _ in range(5):
+            assert not os.path.exists(mnt + '/.hidden')
+            assert not os.path.exists(mnt + '/desktop.ini')
+        assert p.since(m) == [], 'repeated misses went to the server: %r' % p.since(m)
+        t.umount(mnt)
+
+
+def test_changes_single_compounds(t):
+    t.write_server('rw', 'x.txt', b'x')
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=30')
+        os.stat(mnt + '/x.txt')
+        assert not os.path.exists(mnt + '/newdir')
+        assert not os.path.exists(mnt + '/y.txt')
+        m = p.mark()
+        os.mkdir(mnt + '/newdir')
+        # the kernel re-checks a name before creating it (LOOKUP_EXCL); the
+        # negative cache answers that, so mkdir is one compound
+        assert p.since(m) == [['CREATE', 'QUERY_INFO', 'CLOSE']], 'mkdir: %r' % p.since(m)
+        m = p.mark()
+        os.rename(mnt + '/x.txt', mnt + '/y.txt')
+        assert p.since(m) == [['CREATE', 'SET_INFO', 'CLOSE']], 'rename: %r' % p.since(m)
+        m = p.mark()
+        os.unlink(mnt + '/y.txt')
+        assert p.since(m) == [['CREATE', 'SET_INFO', 'CLOSE']], 'unlink: %r' % p.since(m)
+        m = p.mark()
+        os.rmdir(mnt + '/newdir')
+        assert p.since(m) == [['CREATE', 'SET_INFO', 'CLOSE']], 'rmdir: %r' % p.since(m)
+        m = p.mark()
+        os.statvfs(mnt)
+        assert p.since(m) == [['CREATE', 'QUERY_INFO', 'CLOSE']], 'statfs: %r' % p.since(m)
+        t.umount(mnt)
+
+
+def test_create_many_files_one_round_trip_each(t):
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=30')
+        os.mkdir(mnt + '/many')
+        m = p.mark()
+        for i in range(50):
+            fd = os.open('%s/many/f%d' % (mnt, i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(fd)
+        frames = p.since(m)
+        # per file: the kernel's lookup (a miss), the create, the close
+        assert len(frames) <= 3 * 50, '50 creates cost %d round trips' % len(frames)
+        assert sorted(os.listdir(mnt + '/many')) == sorted('f%d' % i for i in range(50))
+        t.umount(mnt)
