@@ -30,6 +30,7 @@
 #include "wire/flush.h"
 #include "wire/fscc.h"
 #include "wire/info.h"
+#include "wire/notify.h"
 #include "wire/querydir.h"
 #include "wire/read.h"
 #include "wire/time.h"
@@ -52,6 +53,8 @@ struct smbc_file {
 	struct smb2_file_id fid;   /* protected by lock; valid on generation gen */
 	uint64_t gen;              /* protected by lock */
 	int err;                   /* protected by lock: reopen failed, the file is lost */
+	uint8_t lease_key[16];
+	uint32_t lease;            /* granted lease state (atomic) */
 };
 
 struct smbc_io {
@@ -243,7 +246,8 @@ struct smb_req *smbc_create_req(struct smb_client *c, const char *path,
 					const struct smbc_open_args *a)
 {
 	struct create_req cr;
-	struct smb_req *req = mkreq(c, SMB2_CREATE, 128 + NAME_CAP);
+	uint8_t ctxbuf[128];
+	struct smb_req *req = mkreq(c, SMB2_CREATE, 256 + NAME_CAP);
 	struct wbuf w;
 
 	if (!req)
@@ -257,6 +261,21 @@ struct smb_req *smbc_create_req(struct smb_client *c, const char *path,
 	cr.create_disposition = a->disposition;
 	cr.create_options = a->options;
 	cr.name = path;
+	if (a->lease_key && c->dialect >= SMB2_DIALECT_0210 &&
+	    (c->server_caps & SMB2_GLOBAL_CAP_LEASING)) {
+		struct wbuf cw = wbuf_init(ctxbuf, sizeof(ctxbuf));
+		struct cctx_list l;
+		int rc;
+		cctx_list_init(&l, &cw);
+		rc = c->dialect >= SMB2_DIALECT_0300
+			     ? cctx_add_lease_v2(&l, a->lease_key, a->lease_state, NULL, 0)
+			     : cctx_add_lease_v1(&l, a->lease_key, a->lease_state);
+		if (!rc) {
+			cr.requested_oplock_level = SMB2_OPLOCK_LEVEL_LEASE;
+			cr.contexts = cctx_list_data(&l);
+			cr.contexts_len = cctx_list_len(&l);
+		}
+	}
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (create_req_encode(&w, &cr)) {
 		req_put(req);
@@ -539,9 +558,21 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 /* ------------------------------------------------------------------ open files */
 
 /* CREATE path with a; on success *fid and optionally the attributes. One round trip. */
+/* The lease state granted in a CREATE response (0 if none). */
+static uint32_t granted_lease(const struct create_resp *resp, const uint8_t *key)
+{
+	struct create_ctx cx;
+	struct lease_ctx lc;
+	if (resp->oplock_level != SMB2_OPLOCK_LEVEL_LEASE || !key ||
+	    cctx_find(resp->contexts, resp->contexts_len, "RqLs", 4, &cx) ||
+	    cctx_decode_lease(&cx, &lc) || memcmp(lc.key, key, 16))
+		return 0;
+	return lc.state;
+}
+
 static int do_create(struct smb_client *c, const char *path, const struct smbc_open_args *a,
 		     struct smb2_file_id *fid, struct smb_stat *st, uint32_t *action,
-		     uint64_t *gen_out)
+		     uint64_t *gen_out, uint32_t *lease_out)
 {
 	struct create_resp resp;
 	struct smb_req *req = smbc_create_req(c, path, a), *q = NULL;
@@ -575,6 +606,8 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 	*fid = resp.file_id;
 	if (gen_out)
 		*gen_out = gen;
+	if (lease_out)
+		*lease_out = granted_lease(&resp, a->lease_key);
 	if (st) {
 		q = req->chain_next;
 		if (q->status == STATUS_SUCCESS || q->status == STATUS_BUFFER_OVERFLOW)
@@ -607,10 +640,14 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 	uint64_t got;
 	int rc;
 
+	uint32_t lease = 0;
+
 	/* Whatever the first open did (create, truncate), a reopen only opens. */
 	a.disposition = FILE_OPEN;
 	a.options &= ~(uint32_t)FILE_DELETE_ON_CLOSE;
-	rc = do_create(f->c, f->path, &a, &fid, NULL, NULL, &got);
+	if (f->args.lease_key)
+		a.lease_key = f->lease_key;
+	rc = do_create(f->c, f->path, &a, &fid, NULL, NULL, &got, &lease);
 	if (rc) {
 		LOG_WARN("cannot reopen a file after reconnecting: %s", strerror(-rc));
 		if (!rc_needs_reconnect(rc))
@@ -619,6 +656,7 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 	}
 	f->fid = fid;
 	f->gen = got;
+	__atomic_store_n(&f->lease, lease, __ATOMIC_RELAXED);
 	LOG_DBG("reopened %s after reconnect", f->path);
 	return got == gen ? 0 : -EAGAIN;
 }
@@ -633,13 +671,17 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 		return -ENOMEM;
 	f->c = c;
 	f->args = *a;
+	if (a->lease_key) {
+		memcpy(f->lease_key, a->lease_key, 16);
+		f->args.lease_key = f->lease_key; /* the caller's buffer need not outlive the open */
+	}
 	f->path = strdup(path);
 	if (!f->path) {
 		free(f);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&f->lock, NULL);
-	rc = do_create(c, path, a, &f->fid, st, action, &f->gen);
+	rc = do_create(c, path, &f->args, &f->fid, st, action, &f->gen, &f->lease);
 	if (rc) {
 		pthread_mutex_destroy(&f->lock);
 		free(f->path);
@@ -648,6 +690,16 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 	}
 	*out = f;
 	return 0;
+}
+
+uint32_t smbc_file_lease(struct smbc_file *f)
+{
+	return __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
+}
+
+void smbc_file_set_lease(struct smbc_file *f, uint32_t state)
+{
+	__atomic_store_n(&f->lease, state, __ATOMIC_RELAXED);
 }
 
 int smbc_file_set_path(struct smbc_file *f, const char *path)
@@ -1217,4 +1269,85 @@ int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
 		free(io);
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------------ leases */
+
+void smbc_set_lease_handler(struct smb_client *c, smbc_lease_break_fn fn, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->lease_fn = (void *)fn;
+	c->lease_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static struct smb_req *lease_ack_req(struct smb_client *c, const uint8_t key[16], uint32_t state)
+{
+	struct smb_req *req = mkreq(c, SMB2_OPLOCK_BREAK, 64);
+	struct wbuf w;
+	if (!req)
+		return NULL;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (lease_ack_encode(&w, key, state)) {
+		req_put(req);
+		return NULL;
+	}
+	req_set_body_len(req, w.off);
+	return req;
+}
+
+int smbc_lease_ack(struct smb_client *c, const uint8_t key[16], uint32_t state)
+{
+	struct smb_req *req = lease_ack_req(c, key, state);
+	int rc;
+	if (!req)
+		return -ENOMEM;
+	rc = smbc_call_chain(c, &req);
+	/* STATUS_UNSUCCESSFUL etc.: the server moved on (the open is gone); nothing to do */
+	if (!rc && req->status != STATUS_SUCCESS)
+		LOG_DBG("lease break ack answered %s", ntstatus_name(req->status));
+	req_put(req);
+	return rc;
+}
+
+static void ack_done(struct smb_req *req, void *arg)
+{
+	(void)arg;
+	req_put(req);
+}
+
+/* Loop thread: an unsolicited OPLOCK_BREAK arrived. */
+void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len)
+{
+	struct lease_break lb;
+	struct oplock_break ob;
+	smbc_lease_break_fn fn;
+	void *arg;
+	int is_lease = 0;
+	struct smb_req *req;
+
+	if (break_notify_decode(pdu, len, &is_lease, &lb, &ob)) {
+		LOG_WARN("malformed break notification from %s", c->host);
+		return;
+	}
+	if (!is_lease)
+		return; /* we never ask for oplocks, only leases */
+	pthread_mutex_lock(&c->lock);
+	fn = (smbc_lease_break_fn)c->lease_fn;
+	arg = c->lease_arg;
+	pthread_mutex_unlock(&c->lock);
+	if (fn && !fn(arg, lb.key, lb.new_state, !!(lb.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED)))
+		return;
+	if (!(lb.flags & SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED))
+		return;
+	/* nobody holds this key: acknowledge right away, without waiting (loop thread) */
+	req = lease_ack_req(c, lb.key, lb.new_state);
+	if (!req)
+		return;
+	pthread_mutex_lock(&c->lock);
+	req->session_id = c->session_id;
+	pthread_mutex_unlock(&c->lock);
+	req->done = ack_done;
+	if (conn_submit(conn, req))
+		req_put(req);
 }

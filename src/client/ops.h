@@ -51,6 +51,8 @@ struct smbc_open_args {
 	uint32_t options;     /* create options */
 	uint32_t attrs;       /* attributes for a new file */
 	uint32_t share;       /* share access; 0 = read|write|delete */
+	const uint8_t *lease_key; /* 16 bytes: ask for a lease with this key; NULL = none */
+	uint32_t lease_state;     /* SMB2_LEASE_* wanted */
 };
 
 /* Open (or create) path. st and action may be NULL. */
@@ -59,6 +61,22 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 
 /* Close and free the file (also when the connection is gone). */
 int smbc_close(struct smb_client *c, struct smbc_file *f);
+
+/* Lease state the server granted on this open (SMB2_LEASE_*; 0 = none). */
+uint32_t smbc_file_lease(struct smbc_file *f);
+/* A lease break lowered it (called by whoever handles the break). */
+void smbc_file_set_lease(struct smbc_file *f, uint32_t state);
+
+/*
+ * Lease breaks (MS-SMB2 3.2.5.19.2). The handler runs on a connection's loop
+ * thread and must not block: queue the work. If it returns non-zero (not
+ * handled) or none is set, the client acknowledges at once. A handler that
+ * takes a break must call smbc_lease_ack() when it has flushed/invalidated.
+ */
+typedef int (*smbc_lease_break_fn)(void *arg, const uint8_t key[16], uint32_t new_state,
+				   int ack_required);
+void smbc_set_lease_handler(struct smb_client *c, smbc_lease_break_fn fn, void *arg);
+int smbc_lease_ack(struct smb_client *c, const uint8_t key[16], uint32_t state);
 
 /* The file was renamed: reopen it by its new path if that is ever needed. */
 int smbc_file_set_path(struct smbc_file *f, const char *path);

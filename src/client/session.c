@@ -19,6 +19,7 @@
 
 #include <time.h>
 
+#include "client/internal.h"
 #include "client/pool.h"
 
 #include <errno.h>
@@ -883,6 +884,12 @@ static int opts_copy(struct smbc_opts *dst, const struct smbc_opts *src)
 	return 0;
 }
 
+/* Loop thread: lease breaks go to the file API, which knows the handler. */
+static void on_unsolicited(struct smb_conn *conn, const uint8_t *pdu, size_t len, void *arg)
+{
+	smbc_on_break(arg, conn, pdu, len);
+}
+
 /* Loop thread of the failed connection: wake the reconnect thread now. */
 static void on_conn_dead(struct smb_conn *conn, void *arg)
 {
@@ -943,6 +950,7 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	conn_set_on_dead(n->conn, on_conn_dead, c);
+	conn_set_unsolicited(n->conn, on_unsolicited, c);
 	conn_free(old); /* threads still holding a snapshot keep it alive until they put it */
 	free(n);
 	return 0;
@@ -971,6 +979,7 @@ int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, 
 	if (rc)
 		goto fail;
 	conn_set_on_dead(c->conn, on_conn_dead, c);
+	conn_set_unsolicited(c->conn, on_unsolicited, c);
 	rc = smbc_pool_start(c);
 	if (rc)
 		goto fail;

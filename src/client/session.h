@@ -98,6 +98,8 @@ struct smb_client {
 	uint32_t share_flags;
 	uint32_t share_caps;
 	uint32_t maximal_access;
+	void *lease_fn;            /* smbc_lease_break_fn, set before serving */
+	void *lease_arg;
 	/* round trips sent (debug counter, see smbc_round_trips) */
 	unsigned long round_trips;
 };

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/random.h>
+
 #include "cache/negcache.h"
+#include "fs/notify.h"
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -29,12 +32,47 @@ struct smbfs *fs_of(fuse_req_t req)
 struct smbfs_file *file_new(struct smbfs *fs, fuse_ino_t ino, int flags)
 {
 	struct smbfs_file *fh = calloc(1, sizeof(*fh));
-	if (fh) {
-		fh->ino = ino;
-		fh->append = !!(flags & O_APPEND);
+	int shared = 0;
+
+	if (!fh)
+		return NULL;
+	fh->ino = ino;
+	fh->append = !!(flags & O_APPEND);
+	/* All opens of one inode share a lease key, so they never break each other. */
+	if (ino) {
+		pthread_mutex_lock(&fs->files_lock);
+		for (struct smbfs_file *f = fs->files; f; f = f->next) {
+			if (f->ino == ino) {
+				memcpy(fh->lease_key, f->lease_key, 16);
+				shared = 1;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&fs->files_lock);
 	}
-	(void)fs;
+	if (!shared && getrandom(fh->lease_key, 16, 0) != 16) {
+		for (int i = 0; i < 16; i++) /* never fails for 16 bytes; keep keys distinct anyway */
+			fh->lease_key[i] = (uint8_t)((uintptr_t)fh >> (i % 8 * 8)) ^ (uint8_t)i;
+	}
 	return fh;
+}
+
+/* True if another open file of ino holds a read lease (the kernel's pages are current). */
+int file_ino_read_leased(struct smbfs *fs, fuse_ino_t ino, struct smbfs_file *except)
+{
+	int yes = 0;
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && !yes; f = f->next)
+		if (f != except && f->ino == ino &&
+		    (smbc_file_lease(f->file) & SMB2_LEASE_READ_CACHING))
+			yes = 1;
+	pthread_mutex_unlock(&fs->files_lock);
+	return yes;
+}
+
+void smbfs_set_session(struct smbfs *fs, struct fuse_session *se)
+{
+	fs->se = se;
 }
 
 /* After a successful open: start readahead/write-behind and register. */
@@ -85,6 +123,7 @@ int file_free(struct smbfs *fs, struct smbfs_file *fh)
 	ra_free(fh->ra);
 	wb_free(fh->wb);
 	rc = smbc_close(fs->client, fh->file);
+	ext_file_free(fs, fh);
 	free(fh);
 	return rc;
 }
@@ -154,6 +193,10 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 		return NULL;
 	}
 	fs->p.subdir = fs->subdir;
+	if (notify_start(fs)) {
+		smbfs_free(fs);
+		return NULL;
+	}
 	return fs;
 }
 
@@ -161,6 +204,7 @@ void smbfs_free(struct smbfs *fs)
 {
 	if (!fs)
 		return;
+	notify_stop(fs);
 	itab_free(fs->itab);
 	neg_free(fs->neg);
 	free(fs->subdir);
@@ -214,6 +258,7 @@ void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 	e->ino = ino;
 	e->generation = 1;
 	statmap_fill(&fs->p.pol, s, ino, &e->attr);
+	ext_fix_attr(fs, ino, s, &e->attr);
 	e->attr_timeout = fs->p.attr_timeout;
 	e->entry_timeout = fs->p.attr_timeout;
 }

@@ -23,6 +23,8 @@ struct smbfs_params {
 	size_t wsize;          /* largest WRITE */
 	int direct_io;         /* cache=none */
 	size_t rasize;         /* readahead window limit per file */
+	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_ext.c) */
+	int nobrl;             /* keep byte-range locks local to the kernel (ops_ext.c) */
 };
 
 struct smbfs_file;
@@ -34,6 +36,9 @@ struct smbfs {
 	char *subdir;
 	struct ra_budget ra_budget;
 	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
+	struct notifier *notifier; /* lease breaks, fs/notify.c */
+	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
+	int no_reparse_symlinks;  /* atomic; ops_ext.c: the server stores no reparse points */
 	pthread_mutex_t files_lock;
 	pthread_cond_t files_cond;
 	struct smbfs_file *files; /* open files, protected by files_lock */
@@ -41,6 +46,8 @@ struct smbfs {
 
 /* Takes no ownership of client. */
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p);
+/* The FUSE session, needed to invalidate the kernel's caches on lease breaks. */
+void smbfs_set_session(struct smbfs *fs, struct fuse_session *se);
 void smbfs_free(struct smbfs *fs);
 
 extern const struct fuse_lowlevel_ops smbfs_ll_ops;

@@ -200,7 +200,7 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
-		rc = smbc_delete(fs->client, path, is_dir);
+		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
 	if (!rc) {
 		itab_unlink(fs->itab, parent, name);
 		neg_add(fs->neg, parent, name);
@@ -241,7 +241,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	if (!rc)
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
 	if (!rc)
-		rc = smbc_rename(fs->client, from, to, !(flags & RENAME_NOREPLACE));
+		rc = ext_rename(fs, newparent, newname, from, to, !(flags & RENAME_NOREPLACE));
 	if (!rc) {
 		/* not neg_add(old name): a case-only rename keeps it valid on the server */
 		neg_del(fs->neg, newparent, newname);

@@ -32,6 +32,10 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: attributes come free */
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
+	/* When a fresh getattr shows another mtime or size, drop the cached pages. */
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	ext_init(fs, conn);
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -122,6 +126,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	statmap_fill(&fs->p.pol, &st, ino, &out);
+	ext_fix_attr(fs, ino, &st, &out);
 	fuse_reply_attr(req, &out, fs->p.attr_timeout);
 }
 
@@ -235,5 +240,6 @@ out:
 		return;
 	}
 	statmap_fill(&fs->p.pol, &st, ino, &out);
+	ext_fix_attr(fs, ino, &st, &out);
 	fuse_reply_attr(req, &out, fs->p.attr_timeout);
 }

@@ -66,6 +66,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	a.access = access_for(fi->flags);
 	a.disposition = (fi->flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
 	a.options = FILE_NON_DIRECTORY_FILE;
+	a.lease_key = fh->lease_key;
+	a.lease_state = SMB2_LEASE_READ_CACHING |
+			((fi->flags & O_ACCMODE) != O_RDONLY ? SMB2_LEASE_WRITE_CACHING : 0);
 	rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
 		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
@@ -84,7 +87,13 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
-	fi->keep_cache = 0;
+	/*
+	 * The kernel may keep its cached pages only if they are known current: a
+	 * read lease has been held on this inode without a break since they were read.
+	 */
+	fi->keep_cache = !fs->p.direct_io && !(fi->flags & O_TRUNC) &&
+			 (smbc_file_lease(fh->file) & SMB2_LEASE_READ_CACHING) &&
+			 file_ino_read_leased(fs, ino, fh);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		file_unlist(fs, fh);
 		file_free(fs, fh);
@@ -191,7 +200,7 @@ void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* close(): everything written must be on the server, or the error reported. */
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
 	int rc = fh->wb ? wb_flush(fh->wb) : 0;
-	(void)ino;
+	ext_flush_locks(fs_of(req), ino, fi->lock_owner); /* and the caller's POSIX locks go */
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
@@ -273,6 +282,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			: (fi->flags & O_TRUNC) ? FILE_OVERWRITE_IF
 						: FILE_OPEN_IF;
 	a.options = FILE_NON_DIRECTORY_FILE;
+	a.lease_key = fh->lease_key;
+	a.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING;
 	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));

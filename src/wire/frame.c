@@ -124,8 +124,9 @@ int frame_check(const uint8_t *p, size_t len, struct smb2_hdr *h, size_t *pdu_le
 	if (plen < SMB2_HDR_SIZE + 2)
 		return -EBADMSG;
 	body_size = le16_load(p + SMB2_HDR_SIZE);
+	/* OPLOCK_BREAK: 24 oplock break/ack response, 44 lease break, 36 lease ack response */
 	if (body_size == ci->resp_size ||
-	    (h->command == SMB2_OPLOCK_BREAK && body_size == 44)) {
+	    (h->command == SMB2_OPLOCK_BREAK && (body_size == 44 || body_size == 36))) {
 		/* An odd StructureSize counts one byte of the variable part. */
 		if (plen - SMB2_HDR_SIZE < (size_t)(body_size & ~1u))
 			return -EBADMSG;

@@ -45,11 +45,15 @@ static void decode_pdu(const uint8_t *pdu, size_t len, const struct smb2_hdr *h)
 	const uint8_t *data;
 	uint32_t data_len;
 
-	if (h->status != 0 && le16_load(pdu + SMB2_HDR_SIZE) == FUZZ_ERR_STRUCTURE_SIZE) {
-		if (error_decode(pdu + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE, &data, &data_len) == 0)
-			fuzz_view(pdu, len, data, data_len);
-		return;
-	}
+	/*
+	 * frame_check accepts an ERROR body for any non-zero status, but
+	 * SESSION_SETUP, QUERY_DIRECTORY and QUERY_INFO bodies are StructureSize
+	 * 9 as well (MORE_PROCESSING_REQUIRED, BUFFER_OVERFLOW): the caller picks
+	 * by status. Run both decoders; neither looks at the status.
+	 */
+	if (h->status != 0 && le16_load(pdu + SMB2_HDR_SIZE) == FUZZ_ERR_STRUCTURE_SIZE &&
+	    error_decode(pdu + SMB2_HDR_SIZE, len - SMB2_HDR_SIZE, &data, &data_len) == 0)
+		fuzz_view(pdu, len, data, data_len);
 	switch (h->command) {
 	case SMB2_NEGOTIATE:
 		if (negotiate_resp_decode(pdu, len, &u.neg) == 0) {
