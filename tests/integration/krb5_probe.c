@@ -126,7 +126,7 @@ static int hex_in(const char *s, uint8_t **out, size_t *out_len)
 
 /* Acceptor side for --accept: returns the AP-REP and the acceptor's key. */
 static int accept_side(const char *keytab, const uint8_t *apreq, size_t apreq_len, uint8_t **aprep,
-		       size_t *aprep_len, uint8_t *key, size_t *key_len)
+		       size_t *aprep_len, uint8_t *key, size_t *key_len, gss_ctx_id_t *actx)
 {
 	OM_uint32 maj, min;
 	gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
@@ -170,9 +170,47 @@ out:
 	if (set != GSS_C_NO_BUFFER_SET)
 		gss_release_buffer_set(&min, &set);
 	gss_release_buffer(&min, &out);
-	gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
+	if (rc == 0)
+		*actx = ctx;
+	else
+		gss_delete_sec_context(&min, &ctx, GSS_C_NO_BUFFER);
 	gss_release_cred(&min, &cred);
 	return rc;
+}
+
+/* gss_auth_get_mic/verify_mic against the acceptor, both directions. */
+static int check_mics(struct gss_auth *g, gss_ctx_id_t actx)
+{
+	static const uint8_t msg[] = "mechTypes DER stand-in";
+	OM_uint32 maj, min;
+	gss_buffer_desc m = {sizeof(msg), (void *)msg}, t = GSS_C_EMPTY_BUFFER;
+	uint8_t *mic = NULL;
+	size_t mic_len = 0;
+	int rc;
+
+	rc = gss_auth_get_mic(g, msg, sizeof(msg), &mic, &mic_len);
+	if (rc != 0)
+		return fail(rc, gss_auth_error(g));
+	t.value = mic;
+	t.length = mic_len;
+	maj = gss_verify_mic(&min, actx, &m, &t, NULL);
+	free(mic);
+	if (GSS_ERROR(maj))
+		return fail(-EACCES, "acceptor rejected the initiator's MIC");
+	maj = gss_get_mic(&min, actx, GSS_C_QOP_DEFAULT, &m, &t);
+	if (GSS_ERROR(maj))
+		return fail(-EIO, "acceptor gss_get_mic failed");
+	rc = gss_auth_verify_mic(g, msg, sizeof(msg), t.value, t.length);
+	if (rc == 0) {
+		/* A flipped byte must not verify. */
+		((uint8_t *)t.value)[t.length - 1] ^= 1;
+		if (gss_auth_verify_mic(g, msg, sizeof(msg), t.value, t.length) == 0)
+			rc = -EPROTO;
+	}
+	gss_release_buffer(&min, &t);
+	if (rc != 0)
+		return fail(rc, "initiator MIC check misbehaved");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -184,6 +222,8 @@ int main(int argc, char **argv)
 	uint8_t key[GSS_AUTH_MAX_KEY_LEN], akey[GSS_AUTH_MAX_KEY_LEN];
 	int rc, done = 0, inner = 0, status = 1;
 	struct gss_auth *g;
+	gss_ctx_id_t actx = GSS_C_NO_CONTEXT;
+	OM_uint32 amin;
 
 	if (argc >= 3 && strcmp(argv[1], "--ccache") == 0) {
 		ccache = argv[2];
@@ -228,7 +268,7 @@ int main(int argc, char **argv)
 	}
 
 	if (keytab != NULL) {
-		rc = accept_side(keytab, tok, tok_len, &rep, &rep_len, akey, &akey_len);
+		rc = accept_side(keytab, tok, tok_len, &rep, &rep_len, akey, &akey_len, &actx);
 		if (rc != 0) {
 			fail(rc, "acceptor rejected the AP-REQ");
 			goto out;
@@ -275,8 +315,10 @@ int main(int argc, char **argv)
 			fail(-EACCES, "initiator and acceptor session keys differ");
 			goto out;
 		}
+		if (check_mics(g, actx) != 0)
+			goto out;
 		printf("ok: mutual auth with cifs/%s complete; AP-REQ %zu bytes, AP-REP %zu "
-		       "bytes; session key %zu bytes, equal on both sides\n",
+		       "bytes; session key %zu bytes, equal on both sides; MICs verify both ways\n",
 		       host, tok_len, rep_len, key_len);
 	} else {
 		int fd = open(keyfile, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -299,6 +341,7 @@ out:
 	free(tok);
 	free(rep);
 	free(tok2);
+	gss_delete_sec_context(&amin, &actx, GSS_C_NO_BUFFER);
 	gss_auth_free(g);
 	return status;
 }
