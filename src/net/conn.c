@@ -892,6 +892,8 @@ static int handle_pdu(struct smb_conn *conn, struct rxbuf *rx, uint8_t *pdu, siz
 		}
 		req->resp_signed_ok = 1;
 	}
+	if (decrypted && h->session_id == sec->session_id)
+		req->resp_signed_ok = 1; /* AEAD authenticated it: as good as a signature */
 	if (interim) {
 		req->async_id = h->async_id;
 		return 0;

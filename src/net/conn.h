@@ -69,7 +69,7 @@ struct smb_req {
 	const uint8_t *resp; /* the response PDU (header + body), view into rx */
 	size_t resp_len;
 	struct rxbuf *rx;
-	int resp_signed_ok;  /* response signature verified by the connection */
+	int resp_signed_ok;  /* response authenticated: signature verified, or decrypted */
 
 	/* --- connection private --- */
 	int refs;
