@@ -214,6 +214,16 @@ static void *reconnect_thread(void *arg)
 	return NULL;
 }
 
+void smbc_abort(struct smb_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	if (c->conn)
+		conn_abort(c->conn); /* requests in flight fail now instead of at their deadline */
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 int smbc_pool_start(struct smb_client *c)
 {
 	int rc = pthread_create(&c->rthread, NULL, reconnect_thread, c);

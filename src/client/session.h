@@ -106,6 +106,13 @@ struct smb_client {
 
 int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, size_t errlen);
 
+/*
+ * The mount is going away: every operation waiting for the server (a hard
+ * mount waits forever otherwise) fails with -EIO now, and no new one starts.
+ * Thread-safe; call before smbc_disconnect when workers may be blocked.
+ */
+void smbc_abort(struct smb_client *c);
+
 /* Tree disconnect, logoff (bounded waits), close and free. NULL ok. */
 void smbc_disconnect(struct smb_client *c);
 
