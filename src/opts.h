@@ -95,8 +95,8 @@ struct smbf_config {
 	int perm;                /* 1: "perm", the kernel checks file_mode/dir_mode (FUSE
 				    default_permissions); 0: noperm (default), the server decides */
 	int serverino;           /* use the server's inode numbers (default 1) */
-	int mfsymlinks;          /* accepted; Minshall+French symlinks are not implemented yet */
-	int nobrl;               /* accepted: byte-range locks are local only anyway */
+	int mfsymlinks;          /* symlinks as Minshall+French XSym files */
+	int nobrl;               /* keep byte-range locks local (not sent to the server) */
 	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
 	double actimeo;          /* seconds */
 	int actimeo_set;

@@ -559,7 +559,11 @@ final_response:
 		c->signing = 0;
 	}
 
-	if (ntlm) {
+	if (ntlm && (anonymous || (c->session_flags & SMB2_SESSION_FLAG_IS_NULL))) {
+		/* an anonymous session has no key: it can neither sign nor seal */
+		memset(session_key, 0, sizeof(session_key));
+		c->signing = 0;
+	} else if (ntlm) {
 		rc = ntlmssp_session_key(ntlm, session_key);
 		if (rc)
 			goto out;
@@ -806,6 +810,10 @@ static int establish(struct smb_client *c, const struct smbc_opts *o, char *err,
 		case -ENXIO:
 			seterr(err, errlen, "host '%s' not found", o->host);
 			break;
+		case -EAGAIN:
+			seterr(err, errlen, "cannot resolve host '%s': temporary failure in name "
+					    "resolution", o->host);
+			break;
 		case -ECONNREFUSED:
 			seterr(err, errlen, "connection to %s port %s refused (no SMB server there?)",
 			       o->host, port);
@@ -907,9 +915,27 @@ static void on_conn_dead(struct smb_conn *conn, void *arg)
 	pthread_mutex_unlock(&c->lock);
 }
 
+int smbc_set_password(struct smb_client *c, const char *password)
+{
+	char *p = password ? strdup(password) : NULL, *old;
+	if (password && !p)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	old = (char *)c->opts.password;
+	c->opts.password = p;
+	pthread_mutex_unlock(&c->lock);
+	if (old) {
+		OPENSSL_cleanse(old, strlen(old));
+		free(old);
+	}
+	return 0;
+}
+
 int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 {
 	struct smb_client *n = calloc(1, sizeof(*n));
+	struct smbc_opts o;
+	char *pw = NULL;
 	struct smb_conn *old;
 	int rc;
 
@@ -919,7 +945,21 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 		return -ENOMEM;
 	n->host = c->host;
 	n->share = c->share;
-	rc = establish(n, &c->opts, err, errlen);
+	/* a consistent copy: SIGHUP may replace the password meanwhile */
+	pthread_mutex_lock(&c->lock);
+	o = c->opts;
+	if (c->opts.password && !(pw = strdup(c->opts.password))) {
+		pthread_mutex_unlock(&c->lock);
+		free(n);
+		return -ENOMEM;
+	}
+	pthread_mutex_unlock(&c->lock);
+	o.password = pw;
+	rc = establish(n, &o, err, errlen);
+	if (pw) {
+		OPENSSL_cleanse(pw, strlen(pw));
+		free(pw);
+	}
 	if (rc) {
 		conn_free(n->conn);
 		free(n);

@@ -122,6 +122,12 @@ void smbc_disconnect(struct smb_client *c);
  */
 int smbc_reestablish(struct smb_client *c, char *err, size_t errlen);
 
+/*
+ * Replace the password kept for reconnecting (SIGHUP re-read the credentials
+ * file). The old copy is wiped. 0 or -ENOMEM. Thread-safe.
+ */
+int smbc_set_password(struct smb_client *c, const char *password);
+
 /* Parse a vers= value into [min,max] dialects. -EINVAL if unknown. */
 int smbc_parse_vers(const char *vers, uint16_t *min, uint16_t *max);
 

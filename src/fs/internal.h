@@ -80,6 +80,8 @@ void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, st
 void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);
 /* close(): drop the POSIX locks owner holds on ino. */
 void ext_flush_locks(struct smbfs *fs, fuse_ino_t ino, uint64_t owner);
+/* Attributes of ino: through an open handle of it if there is one, else by path. */
+int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st);
 /* unlink/rename that keep an open file working for those who have it open. */
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path);
 int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, const char *from,

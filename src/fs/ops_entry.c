@@ -120,7 +120,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!rc)
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
-		rc = smbc_stat(fs->client, path, &st);
+		rc = ext_stat(fs, ino, path, &st);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -233,7 +233,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			goto out;
 	}
 	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
-	rc = smbc_stat(fs->client, path, &st);
+	rc = ext_stat(fs, ino, path, &st);
 out:
 	if (rc) {
 		fuse_reply_err(req, -rc);

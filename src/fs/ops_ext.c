@@ -769,7 +769,8 @@ static int ino_is_open(struct smbfs *fs, fuse_ino_t ino)
 }
 
 /* Rename path to a hidden name next to it, and delete it there. */
-static int hide_and_delete(struct smbfs *fs, fuse_ino_t ino, const char *path)
+static int hide_and_delete(struct smbfs *fs, fuse_ino_t ino, fuse_ino_t parent, const char *name,
+			   const char *path)
 {
 	static unsigned long counter;
 	char hidden[PATH_CAP];
@@ -791,7 +792,40 @@ static int hide_and_delete(struct smbfs *fs, fuse_ino_t ino, const char *path)
 		/* Put it back rather than leave a stray hidden file. */
 		if (!smbc_rename(fs->client, hidden, path, 0))
 			files_renamed(fs, ino, path);
+		return rc;
 	}
+	/*
+	 * The inode now answers to the hidden name, so that nothing done through
+	 * it by path (fsetxattr, ...) reaches a new file of the old name; its
+	 * attributes come from its open handles (ext_stat).
+	 */
+	(void)itab_rename(fs->itab, parent, name, parent, hidden + dlen);
+	return 0;
+}
+
+int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st)
+{
+	struct smbfs_file *fh = NULL;
+	int rc;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && !fh; f = f->next) {
+		if (f->ino == ino) {
+			fh = f;
+			fh->users++;
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	if (!fh)
+		return smbc_stat(fs->client, path, st);
+	/* An open file: ask its handle (one request, and right even after unlink). */
+	rc = smbc_query_fid(fs->client, fh->file, st);
+	pthread_mutex_lock(&fs->files_lock);
+	fh->users--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+	if (rc == -EIO || rc == -EBADF)
+		rc = smbc_stat(fs->client, path, st); /* the handle was lost in a reconnect */
 	return rc;
 }
 
@@ -802,7 +836,7 @@ int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char
 	if (ino && ino_is_open(fs, ino)) {
 		/* Buffered writes must reach the file while its name still works for a reopen. */
 		(void)files_sync(fs, ino, 1, 0);
-		if (!hide_and_delete(fs, ino, path))
+		if (!hide_and_delete(fs, ino, parent, name, path))
 			return 0;
 	}
 	return smbc_delete(fs->client, path, 0);
@@ -822,7 +856,7 @@ int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, cons
 	if (rc == -EACCES && replace && (victim = itab_find(fs->itab, newparent, newname)) &&
 	    ino_is_open(fs, victim)) {
 		(void)files_sync(fs, victim, 1, 0);
-		if (!hide_and_delete(fs, victim, to))
+		if (!hide_and_delete(fs, victim, newparent, newname, to))
 			rc = smbc_rename(fs->client, from, to, replace);
 	}
 	return rc;
@@ -1160,6 +1194,9 @@ static int lk_try(struct smbfs *fs, fuse_ino_t ino, struct smbfs_file *fh, uint6
 		return rc;
 	pthread_mutex_lock(&l->m);
 	rc = lk_apply(fs, fh, l, owner, type, start, end, pid);
+	LOG_DBG("lock fh %p owner %llx type %d [%llu, %llu]: %d (%zu held)", (void *)fh,
+		(unsigned long long)owner, type, (unsigned long long)start,
+		(unsigned long long)end, rc, l->n);
 	pthread_mutex_unlock(&l->m);
 	if (!rc && type != F_UNLCK)
 		files_sync(fs, ino, 0, 1); /* read what others wrote before we got it */

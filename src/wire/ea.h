@@ -188,7 +188,7 @@ struct srv_copychunk_resp {
 };
 int copychunk_resp_decode(const uint8_t *buf, uint32_t len, struct srv_copychunk_resp *out);
 
-/* MS-FSCC 2.3.32 (input) / 2.3.33 (output) FILE_ALLOCATED_RANGE_BUFFER */
+/* MS-FSCC 2.3.51 (request) / 2.3.52 (reply) FILE_ALLOCATED_RANGE_BUFFER */
 struct alloc_range {
 	uint64_t offset;
 	uint64_t length;
@@ -203,10 +203,10 @@ int alloc_range_encode(struct wbuf *w, uint64_t offset, uint64_t length);
 int alloc_ranges_decode(const uint8_t *buf, uint32_t len, struct alloc_range *out, size_t cap,
 			size_t *n);
 
-/* MS-FSCC 2.3.85 FILE_ZERO_DATA_INFORMATION: bytes [offset, beyond) read as zero. */
+/* MS-FSCC 2.3 FSCTL_SET_ZERO_DATA: FILE_ZERO_DATA_INFORMATION, bytes [offset, beyond) read as zero. */
 int zero_data_encode(struct wbuf *w, uint64_t offset, uint64_t beyond_final_zero);
 
-/* MS-FSCC 2.3.64 FILE_SET_SPARSE_BUFFER (1 byte). */
+/* MS-FSCC 2.3 FSCTL_SET_SPARSE: FILE_SET_SPARSE_BUFFER (1 byte). */
 int set_sparse_encode(struct wbuf *w, int sparse);
 
 /* ------------------------------------------------------------ Minshall-French symlinks */
