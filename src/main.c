@@ -657,6 +657,7 @@ int main(int argc, char *argv[])
 	fp.rasize = cfg.rasize;
 	fp.mfsymlinks = cfg.mfsymlinks;
 	fp.nobrl = cfg.nobrl;
+	fp.nouser_xattr = cfg.nouser_xattr;
 
 	/* SIGHUP belongs to the sigwait thread: block it before any thread exists */
 	sigemptyset(&hupset);

@@ -170,6 +170,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("mfsymlinks", mfsymlinks, 1),
 	OPTV("nomfsymlinks", mfsymlinks, 0),
 	OPTV("nobrl", nobrl, 1),
+	OPTV("nouser_xattr", nouser_xattr, 1),
+	OPTV("user_xattr", nouser_xattr, 0),
 	OPTV("brl", nobrl, 0),
 	OPTV("mapposix", mapposix, 1),
 	OPTV("nomapposix", mapposix, 0),
@@ -1222,6 +1224,7 @@ void opts_usage(const char *prog)
 	       "                        (FUSE default_permissions)\n"
 	       "  serverino (default), noserverino   inode numbers from the server, or local\n"
 	       "  mfsymlinks            store symlinks as Minshall+French files, like cifs.ko\n"
+	       "  nouser_xattr          no user.* extended attributes (user_xattr: on, default)\n"
 	       "  nobrl                 keep byte-range locks local, do not send them to the\n"
 	       "                        server (default: brl, they are sent)\n"
 	       "  ro, rw                read-only / read-write mount (default rw)\n"

@@ -178,6 +178,11 @@ static void assemble(struct ra_file *f, uint64_t off, size_t size, struct ra_rep
 	}
 }
 
+/*
+ * Send a reply assembled under the lock. The caller counted it in f->inflight
+ * (so ra_free cannot free f while the kernel, answered, already releases the
+ * file on another thread); the count drops after the chunk references go.
+ */
 static void send_reply(struct ra_file *f, struct ra_reply *r)
 {
 	if (r->err)
@@ -187,6 +192,8 @@ static void send_reply(struct ra_file *f, struct ra_reply *r)
 	pthread_mutex_lock(&f->lock);
 	for (int i = 0; i < r->nheld; i++)
 		chunk_unref_locked(f, r->held[i]);
+	if (--f->inflight == 0)
+		pthread_cond_broadcast(&f->idle);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -323,6 +330,7 @@ static void chunk_done(void *arg, ssize_t rc, const uint8_t *data, struct smbc_b
 		r->ctx = w->ctx;
 		r->next = NULL;
 		assemble(f, w->off, w->size, r);
+		f->inflight++; /* until send_reply is done with f */
 		*tail = r;
 		tail = &r->next;
 		free(w);
@@ -461,6 +469,7 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 		r.fn = fn;
 		r.ctx = ctx;
 		assemble(f, off, size, &r);
+		f->inflight++; /* until send_reply is done with f */
 		pthread_mutex_unlock(&f->lock);
 		send_reply(f, &r);
 		return;

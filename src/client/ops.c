@@ -41,6 +41,7 @@
 #define QUERY_INFO_OUT 4096
 #define QUERY_DIR_OUT (64 * 1024)
 #define LIST_RESTARTS 3
+#define MAX_DIR_BATCHES 65536     /* 64 KiB each: millions of entries */
 
 
 const struct smb2_file_id smbc_related_fid = {UINT64_MAX, UINT64_MAX};
@@ -186,8 +187,18 @@ int smbc_call_chain(struct smb_client *c, struct smb_req **headp)
 	return smbc_call_chain_gen(c, headp, NULL);
 }
 
+/*
+ * A request that keeps breaking the connection (a hostile or broken server)
+ * is not replayed forever: after this many replays it fails with -EIO.
+ */
+#define MAX_REPLAYS 8
+
 int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *gen_out)
 {
+	int replays = 0;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct smb_req *head = *headp;
 		struct smbc_chan ch;
@@ -228,6 +239,18 @@ int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *
 			*gen_out = ch.gen;
 		if (!retry)
 			return rc;
+		if (++replays > MAX_REPLAYS) {
+			LOG_WARN("%s failed %d times with the connection; giving up",
+				 smb2_cmd_name(head->command), replays);
+			return -EIO;
+		}
+		if (c->opts.soft) { /* soft: bounded from this call's first failure */
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+			    c->opts.soft_timeout_ms)
+				return -EIO;
+		}
 		LOG_DBG("%s: connection lost; waiting to replay", smb2_cmd_name(head->command));
 		rc = smbc_wait_reconnect(c, ch.gen);
 		if (rc)
@@ -456,8 +479,9 @@ static int open_stat_close(struct smb_client *c, const char *path, const struct 
 
 int smbc_stat(struct smb_client *c, const char *path, struct smb_stat *st)
 {
+	/* lstat: a symlink reparse point is stat'ed itself (else STOPPED_ON_SYMLINK) */
 	struct smbc_open_args a = {.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-				   .disposition = FILE_OPEN};
+				   .disposition = FILE_OPEN, .options = FILE_OPEN_REPARSE_POINT};
 	return open_stat_close(c, path, &a, st);
 }
 
@@ -820,7 +844,7 @@ static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_f
 }
 
 /* Feed one QUERY_DIRECTORY response to fn. Returns 0, 1 at the end, or -errno. */
-static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg)
+static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg, int *nent)
 {
 	struct query_dir_resp qr;
 	struct fscc_dir_iter it;
@@ -853,6 +877,7 @@ static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg)
 		st.attrs = de.attributes;
 		st.nlink = 1;
 		stat_from_times(&st, de.creation, de.last_access, de.last_write, de.change);
+		(*nent)++;
 		rc = fn(name, &st, arg);
 		if (rc)
 			return rc;
@@ -874,7 +899,7 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	struct smb2_file_id fid;
 	struct smb_req *head, *cr, *qd;
 	uint64_t gen;
-	int rc, brc;
+	int rc, brc, nent = 0, batches = 0;
 
 	cr = smbc_create_req(c, path, &a);
 	qd = query_dir_build(c, &smbc_related_fid, 0);
@@ -901,9 +926,10 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		return -EIO;
 	}
 	fid = cresp.file_id;
-	brc = dir_batch(head->chain_next, fn, arg);
+	brc = dir_batch(head->chain_next, fn, arg, &nent);
 	smbc_put_chain(head);
 	while (brc == 0) {
+		nent = 0;
 		qd = query_dir_build(c, &fid, 0);
 		if (!qd) {
 			brc = -ENOMEM;
@@ -913,7 +939,17 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		if (!rc && smbc_gen(c) != gen)
 			brc = -EAGAIN; /* the handle belonged to the old connection */
 		else
-			brc = rc ? rc : dir_batch(qd, fn, arg);
+			brc = rc ? rc : dir_batch(qd, fn, arg, &nent);
+		/* a success without entries would repeat forever; so would a listing
+		 * that never ends (a hostile server): both end here */
+		if (brc == 0 && nent == 0) {
+			LOG_WARN("server answered a directory query with success and no entries");
+			brc = -EIO;
+		}
+		if (brc == 0 && ++batches > MAX_DIR_BATCHES) {
+			LOG_WARN("directory listing never ends; giving up");
+			brc = -EIO;
+		}
 		if (brc < 0 && smbc_gen(c) != gen)
 			brc = -EAGAIN;
 		req_put(qd);
@@ -1084,7 +1120,10 @@ static void io_done(struct smb_req *req, void *p)
 	struct smb_client *c = io->c;
 	ssize_t rc = req->rc;
 
-	if ((rc && rc_needs_reconnect((int)rc)) || (!rc && status_needs_reconnect(req->status))) {
+	if (rc == -ETIMEDOUT && c->opts.soft) {
+		/* soft: an unanswered request is an error now, not a replay */
+	} else if ((rc && rc_needs_reconnect((int)rc)) ||
+		   (!rc && status_needs_reconnect(req->status))) {
 		smbc_replay_push(c, io, io->gen); /* the connection broke: send it again later */
 		req_put(req);
 		return;

@@ -189,7 +189,6 @@ static void *reconnect_thread(void *arg)
 				continue;
 			}
 			LOG_WARN("reconnected to %s", c->host);
-			c->reconnect_wanted = 0;
 			backoff = BACKOFF_MIN_MS;
 			pthread_cond_broadcast(&c->cond);
 		}

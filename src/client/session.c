@@ -965,6 +965,9 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 		free(n);
 		return rc;
 	}
+	/* hooks first: a connection that dies right after the swap must still be noticed */
+	conn_set_on_dead(n->conn, on_conn_dead, c);
+	conn_set_unsolicited(n->conn, on_unsolicited, c);
 	pthread_mutex_lock(&c->lock);
 	old = c->conn;
 	c->conn = n->conn;
@@ -986,11 +989,13 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	c->maximal_access = n->maximal_access;
 	memcpy(c->server_guid, n->server_guid, 16);
 	c->gen++;
-	c->down_since_ns = 0;
+	c->reconnect_wanted = 0;
+	if (conn_is_dead(c->conn)) /* died before the swap: on_conn_dead saw an old c->conn */
+		c->reconnect_wanted = 1;
+	else
+		c->down_since_ns = 0;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	conn_set_on_dead(n->conn, on_conn_dead, c);
-	conn_set_unsolicited(n->conn, on_unsolicited, c);
 	conn_free(old); /* threads still holding a snapshot keep it alive until they put it */
 	free(n);
 	return 0;

@@ -25,6 +25,7 @@ struct smbfs_params {
 	size_t rasize;         /* readahead window limit per file */
 	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_ext.c) */
 	int nobrl;             /* keep byte-range locks local to the kernel (ops_ext.c) */
+	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_ext.c) */
 };
 
 struct smbfs_file;

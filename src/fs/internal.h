@@ -75,6 +75,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 
 /* --- ops_ext.c: symlinks, links, xattrs, fallocate, lseek, copy_file_range, locks --- */
 void ext_init(struct smbfs *fs, struct fuse_conn_info *conn);
+/* The session ends: answer the lock requests still waiting (EINTR). */
+void ext_destroy(struct smbfs *fs);
 /* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
 void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
 void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);

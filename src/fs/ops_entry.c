@@ -44,7 +44,7 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 
 void op_destroy(void *userdata)
 {
-	(void)userdata;
+	ext_destroy(userdata); /* answer blocked lock requests before the session goes */
 }
 
 /* ------------------------------------------------------------------ entries */

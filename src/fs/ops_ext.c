@@ -23,15 +23,24 @@
  * as: new shared locks first (they may stack on our own locks), then unlocks,
  * then new exclusive locks, rolled back on a refusal. Locks taken by another
  * owner through the same handle are checked here, since the server cannot
- * tell owners of one handle apart. Blocking requests (F_SETLKW, flock without
- * LOCK_NB) never hold a FUSE worker: they wait on a list served by one retry
- * thread, which retries with a growing back-off (5 ms .. 200 ms) and answers
- * EINTR as soon as the kernel interrupts the request. SMB2 has no lock
- * notification, so a retry loop is also what a blocking SMB2 LOCK would do
- * inside the server; polling keeps no request pending across a reconnect and
- * needs no CANCEL. Before a lock changes, buffered writes are flushed, and
- * after it prefetched data is dropped: data written under a lock reaches the
- * server before the unlock, and data read after a lock is fresh.
+ * tell owners of one handle apart. flock() locks one byte beyond any POSIX
+ * range, so that the two kinds never conflict, as on Linux. Blocking requests
+ * (F_SETLKW, flock without LOCK_NB) never hold a FUSE worker: they wait on a
+ * list served by one retry thread, which retries with a growing back-off
+ * (5 ms .. 200 ms) and answers EINTR as soon as the kernel interrupts the
+ * request. Polling costs up to 200 ms after a release, but leaves nothing
+ * pending on the server across a reconnect and needs no SMB2 CANCEL (which
+ * the connection layer does not offer). Buffered writes are flushed before a
+ * lock is released or weakened, and prefetched data is dropped after one is
+ * taken: what was written under a lock reaches the server before the unlock,
+ * and what is read after a lock is fresh. Locks do not survive a reconnect.
+ *
+ * Server quirk (Samba 4.17, OFD locks under "posix locking"): when one
+ * handle of a client unlocks a range that another handle of the same client
+ * still holds, smbd keeps the first handle's fcntl lock, which then refuses
+ * the client's own later exclusive locks on that range. Several processes
+ * of one mount contending for one file (sqlite) need "smbd force process
+ * locks = yes" on such a server; separate clients are not affected.
  *
  * Unlink of an open file. Deleting a file SMB still has open only marks it
  * delete-pending: the name stays taken until the last close (a new create
@@ -56,6 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "client/ops_ext.h"
 #include "log.h"
@@ -69,6 +79,12 @@
 #define LK_BACKOFF_MIN_MS 5
 #define LK_BACKOFF_MAX_MS 200
 #define FLOCK_OWNER UINT64_MAX /* owner id of flock() locks: one per open file */
+/*
+ * flock() locks one byte at 2^63, out of reach of POSIX ranges (off_t stops at
+ * 2^63 - 1): as on Linux, flock and fcntl locks never conflict with each
+ * other, while flock locks of different clients do.
+ */
+#define FLOCK_BYTE (UINT64_C(1) << 63)
 #define LK_EOF ((uint64_t)INT64_MAX) /* the end of "to end of file" (OFFSET_MAX) */
 
 /* ------------------------------------------------------------------ init */
@@ -78,6 +94,16 @@ void ext_init(struct smbfs *fs, struct fuse_conn_info *conn)
 	/* nobrl: the kernel keeps locks local (libfuse enables remote locks for us). */
 	if (fs->p.nobrl)
 		conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
+	/*
+	 * With a getxattr handler the kernel asks for security.capability before
+	 * every write() unless the superblock is SB_NOSEC, which killpriv_v2
+	 * sets (newer libfuse). Nothing here carries setuid bits or
+	 * capabilities, so there is nothing to kill.
+	 */
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
+#endif
 }
 
 /* ------------------------------------------------------------------ symlinks */
@@ -197,8 +223,10 @@ static void reply_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, con
 			const struct smb_stat *s, size_t link_len)
 {
 	struct fuse_entry_param e;
-	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
+	fuse_ino_t ino;
 
+	neg_del(fs->neg, parent, name); /* it exists now */
+	ino = itab_lookup(fs->itab, parent, name, 1);
 	if (!ino) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -269,7 +297,7 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
 	} else {
 		rc = symlink_reparse(fs, path, link, &st);
 		if (rc == -EOPNOTSUPP) {
-			/* The server stores no reparse points (Samba before 4.20): stop asking. */
+			/* The server stores no reparse points (Samba 4.17): stop asking. */
 			__atomic_store_n(&fs->no_reparse_symlinks, 1, __ATOMIC_RELAXED);
 			LOG_INFO("the server cannot store symlinks; mount with mfsymlinks to create them");
 		}
@@ -378,6 +406,19 @@ static int eas_of(struct smbfs *fs, fuse_ino_t ino, char *path, uint8_t **list, 
 	return rc;
 }
 
+/*
+ * nouser_xattr: ENOSYS makes the kernel stop sending that xattr operation
+ * (EOPNOTSUPP from then on), which also ends its security.capability
+ * question before each write().
+ */
+static int xattrs_off(fuse_req_t req, struct smbfs *fs)
+{
+	if (!fs->p.nouser_xattr)
+		return 0;
+	fuse_reply_err(req, ENOSYS);
+	return 1;
+}
+
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct smbfs *fs = fs_of(req);
@@ -389,6 +430,8 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	size_t nlen;
 	int rc;
 
+	if (xattrs_off(req, fs))
+		return;
 	rc = ea_name_of(name, &ea, &nlen);
 	if (rc == -EOPNOTSUPP || rc == -EINVAL || rc == -ERANGE)
 		rc = -ENODATA; /* no such attribute can exist here */
@@ -424,6 +467,8 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t need = 0, pos = 0;
 	int rc;
 
+	if (xattrs_off(req, fs))
+		return;
 	rc = eas_of(fs, ino, path, &list, &len);
 	if (rc == -EOPNOTSUPP) {
 		rc = 0; /* a share without EAs has no xattrs to list */
@@ -498,6 +543,8 @@ void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *v
 	size_t nlen;
 	int rc;
 
+	if (xattrs_off(req, fs))
+		return;
 	if (fs->p.readonly) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -543,6 +590,8 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	size_t nlen;
 	int rc;
 
+	if (xattrs_off(req, fs))
+		return;
 	if (fs->p.readonly) {
 		fuse_reply_err(req, EROFS);
 		return;
@@ -659,6 +708,7 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse
 	}
 	/* Walk the allocated ranges from pos: data is inside one, a hole between them. */
 	for (;;) {
+		uint64_t start = pos;
 		size_t n = 0, i;
 		rc = smbc_query_ranges(fs->client, fh->file, pos, size - pos, r, RANGES_PER_QUERY,
 				       &n);
@@ -696,11 +746,12 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse
 		}
 		if (n && r[n - 1].offset + r[n - 1].length > pos)
 			pos = r[n - 1].offset + r[n - 1].length;
-		if (pos >= size) {
+		/* A full answer that does not move us on breaks MS-FSCC 2.3.52: stop. */
+		if (pos >= size || pos == start) {
 			if (whence == SEEK_DATA)
 				fuse_reply_err(req, ENXIO);
 			else
-				fuse_reply_lseek(req, (off_t)size);
+				fuse_reply_lseek(req, (off_t)(pos < size ? pos : size));
 			return;
 		}
 	}
@@ -768,39 +819,53 @@ static int ino_is_open(struct smbfs *fs, fuse_ino_t ino)
 	return open;
 }
 
-/* Rename path to a hidden name next to it, and delete it there. */
-static int hide_and_delete(struct smbfs *fs, fuse_ino_t ino, fuse_ino_t parent, const char *name,
-			   const char *path)
+/*
+ * Rename path (the open inode ino) to a hidden name in its directory: hidden
+ * gets the new path, *base where its last component starts.
+ */
+static int hide(struct smbfs *fs, fuse_ino_t ino, const char *path, char *hidden, size_t cap,
+		size_t *base)
 {
 	static unsigned long counter;
-	char hidden[PATH_CAP];
 	const char *slash = strrchr(path, '/');
 	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
 	int rc;
 
-	rc = snprintf(hidden, sizeof(hidden), "%.*s.smbfuse%08lx%08lx", (int)dlen, path,
+	rc = snprintf(hidden, cap, "%.*s.smbfuse%08lx%08lx", (int)dlen, path,
 		      (unsigned long)ino & 0xffffffffUL,
 		      __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) & 0xffffffffUL);
-	if (rc < 0 || (size_t)rc >= sizeof(hidden))
+	if (rc < 0 || (size_t)rc >= cap)
 		return -ENAMETOOLONG;
 	rc = smbc_rename(fs->client, path, hidden, 0);
 	if (rc)
 		return rc;
 	files_renamed(fs, ino, hidden);
-	rc = smbc_delete(fs->client, hidden, 0);
-	if (rc) {
-		/* Put it back rather than leave a stray hidden file. */
-		if (!smbc_rename(fs->client, hidden, path, 0))
-			files_renamed(fs, ino, path);
-		return rc;
-	}
-	/*
-	 * The inode now answers to the hidden name, so that nothing done through
-	 * it by path (fsetxattr, ...) reaches a new file of the old name; its
-	 * attributes come from its open handles (ext_stat).
-	 */
-	(void)itab_rename(fs->itab, parent, name, parent, hidden + dlen);
+	*base = dlen;
 	return 0;
+}
+
+/* Undo hide(): put the file back under its name. */
+static void unhide(struct smbfs *fs, fuse_ino_t ino, const char *hidden, const char *path)
+{
+	if (!smbc_rename(fs->client, hidden, path, 0))
+		files_renamed(fs, ino, path);
+	else
+		LOG_WARN("an open file stays under a hidden name after a failed unlink or rename");
+}
+
+/*
+ * The hidden file is deleted (the server removes it at the last close). The
+ * inode now answers to the hidden name, so that nothing done through it by
+ * path (fsetxattr, ...) reaches a new file of the old name; its attributes
+ * come from its open handles (ext_stat).
+ */
+static int delete_hidden(struct smbfs *fs, fuse_ino_t parent, const char *name,
+			 const char *hidden, size_t base)
+{
+	int rc = smbc_delete(fs->client, hidden, 0);
+	if (!rc)
+		(void)itab_rename(fs->itab, parent, name, parent, hidden + base);
+	return rc;
 }
 
 int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st)
@@ -832,12 +897,18 @@ int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path)
 {
 	fuse_ino_t ino = itab_find(fs->itab, parent, name);
+	char hidden[PATH_CAP];
+	size_t base;
 
 	if (ino && ino_is_open(fs, ino)) {
 		/* Buffered writes must reach the file while its name still works for a reopen. */
 		(void)files_sync(fs, ino, 1, 0);
-		if (!hide_and_delete(fs, ino, parent, name, path))
-			return 0;
+		if (!hide(fs, ino, path, hidden, sizeof(hidden), &base)) {
+			int rc = delete_hidden(fs, parent, name, hidden, base);
+			if (rc)
+				unhide(fs, ino, hidden, path);
+			return rc;
+		}
 	}
 	return smbc_delete(fs->client, path, 0);
 }
@@ -846,20 +917,30 @@ int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, cons
 	       const char *to, int replace)
 {
 	int rc = smbc_rename(fs->client, from, to, replace);
+	char hidden[PATH_CAP];
 	fuse_ino_t victim;
+	size_t base;
 
 	/*
 	 * SMB refuses to replace a file that is open (Samba, Windows:
 	 * ACCESS_DENIED); POSIX does it. If the open is ours, move the old file
-	 * out of the way as unlink does and try again.
+	 * out of the way and try again; it is deleted only once the rename went
+	 * through, and put back if it still does not.
 	 */
-	if (rc == -EACCES && replace && (victim = itab_find(fs->itab, newparent, newname)) &&
-	    ino_is_open(fs, victim)) {
-		(void)files_sync(fs, victim, 1, 0);
-		if (!hide_and_delete(fs, victim, newparent, newname, to))
-			rc = smbc_rename(fs->client, from, to, replace);
+	if (rc != -EACCES || !replace || !(victim = itab_find(fs->itab, newparent, newname)) ||
+	    !ino_is_open(fs, victim))
+		return rc;
+	(void)files_sync(fs, victim, 1, 0);
+	if (hide(fs, victim, to, hidden, sizeof(hidden), &base))
+		return rc;
+	rc = smbc_rename(fs->client, from, to, replace);
+	if (rc) {
+		unhide(fs, victim, hidden, to);
+		return rc;
 	}
-	return rc;
+	if (delete_hidden(fs, newparent, newname, hidden, base))
+		LOG_WARN("a replaced open file stays under a hidden name");
+	return 0;
 }
 
 /* ------------------------------------------------------------------ locks: state */
@@ -1188,10 +1269,15 @@ static int lk_try(struct smbfs *fs, fuse_ino_t ino, struct smbfs_file *fh, uint6
 
 	if (!l)
 		return type == F_UNLCK ? 0 : -ENOMEM;
-	/* What was written under the lock reaches the server before it goes. */
-	rc = files_sync(fs, ino, 1, 1);
-	if (rc)
-		return rc;
+	/*
+	 * What was written under a lock reaches the server before the lock goes
+	 * or weakens (unlock, downgrade); taking an exclusive lock needs no flush.
+	 */
+	if (type != F_WRLCK) {
+		rc = files_sync(fs, ino, 1, 0);
+		if (rc)
+			return rc;
+	}
 	pthread_mutex_lock(&l->m);
 	rc = lk_apply(fs, fh, l, owner, type, start, end, pid);
 	LOG_DBG("lock fh %p owner %llx type %d [%llu, %llu]: %d (%zu held)", (void *)fh,
@@ -1260,10 +1346,11 @@ struct lk_wait {
 
 static struct {
 	pthread_mutex_t m;
-	pthread_cond_t cv;
+	pthread_cond_t cv;    /* work for the retry thread */
+	pthread_cond_t done;  /* a waiter was answered (ext_destroy) */
 	struct lk_wait *head; /* protected by m */
 	int started;          /* protected by m */
-} wq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0};
+} wq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0};
 
 static void ts_add_ms(struct timespec *t, int ms)
 {
@@ -1328,6 +1415,7 @@ static void *wq_thread(void *arg)
 			fuse_reply_err(gone->req, EINTR);
 			free(gone);
 			pthread_mutex_lock(&wq.m);
+			pthread_cond_broadcast(&wq.done);
 			continue;
 		}
 		if (!pick) {
@@ -1357,8 +1445,28 @@ static void *wq_thread(void *arg)
 		fuse_reply_err(pick->req, rc == -EAGAIN ? EINTR : -rc);
 		free(pick);
 		pthread_mutex_lock(&wq.m);
+		pthread_cond_broadcast(&wq.done);
 	}
 	return NULL;
+}
+
+void ext_destroy(struct smbfs *fs)
+{
+	pthread_mutex_lock(&wq.m);
+	for (;;) {
+		int left = 0;
+		for (struct lk_wait *w = wq.head; w; w = w->next) {
+			if (w->fs == fs) {
+				w->interrupted = 1; /* the retry thread answers EINTR */
+				left = 1;
+			}
+		}
+		if (!left)
+			break;
+		pthread_cond_broadcast(&wq.cv);
+		pthread_cond_wait(&wq.done, &wq.m);
+	}
+	pthread_mutex_unlock(&wq.m);
 }
 
 /* Park a blocking request; the retry thread answers it. */
@@ -1493,10 +1601,10 @@ void op_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, int op)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	/* flock() locks the whole file for the open file description: one owner per handle. */
-	rc = lk_try(fs, ino, fh, FLOCK_OWNER, type, 0, LK_EOF, 0);
+	/* One flock() owner per open file description, i.e. per handle. */
+	rc = lk_try(fs, ino, fh, FLOCK_OWNER, type, FLOCK_BYTE, FLOCK_BYTE, 0);
 	if (rc == -EAGAIN && !(op & LOCK_NB)) {
-		lk_park(req, fs, ino, fh, FLOCK_OWNER, type, 0, LK_EOF, 0);
+		lk_park(req, fs, ino, fh, FLOCK_OWNER, type, FLOCK_BYTE, FLOCK_BYTE, 0);
 		return;
 	}
 	fuse_reply_err(req, rc == -EAGAIN ? EWOULDBLOCK : -rc);

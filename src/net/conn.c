@@ -896,6 +896,10 @@ static int handle_pdu(struct smb_conn *conn, struct rxbuf *rx, uint8_t *pdu, siz
 		req->resp_signed_ok = 1; /* AEAD authenticated it: as good as a signature */
 	if (interim) {
 		req->async_id = h->async_id;
+		/* the server is working on it: allow longer, but not forever (a server
+		 * that answers STATUS_PENDING and then nothing) */
+		if (req->deadline_ns && req->timeout_ms >= 0)
+			req->deadline_ns = now_ns() + (int64_t)conn->request_timeout_ms * 1000000;
 		return 0;
 	}
 	pending_del(&conn->pend, req);
@@ -1044,7 +1048,7 @@ struct expired {
 static void collect_expired(struct smb_req *r, void *arg)
 {
 	struct expired *ex = arg;
-	if (r->state == REQ_SENT && r->deadline_ns && r->async_id == 0 && ex->now > r->deadline_ns &&
+	if (r->state == REQ_SENT && r->deadline_ns && ex->now > r->deadline_ns &&
 	    ex->n < 64)
 		ex->list[ex->n++] = r;
 }
