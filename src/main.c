@@ -494,6 +494,31 @@ static int mount_captured(struct fuse_session *se, const char *mp, char *why, si
 	return rc;
 }
 
+/*
+ * When the session ends (unmount), worker threads may still be blocked in an
+ * operation waiting for an unreachable server (a hard mount waits forever),
+ * and libfuse joins them before returning. This watcher notices the end and
+ * makes those operations fail, so the daemon can exit.
+ */
+struct exit_watch {
+	struct fuse_session *se;
+	struct smb_client *client;
+	volatile int done;
+};
+
+static void *exit_watcher(void *arg)
+{
+	struct exit_watch *w = arg;
+	while (!w->done) {
+		if (fuse_session_exited(w->se)) {
+			smbc_abort(w->client);
+			break;
+		}
+		usleep(200 * 1000);
+	}
+	return NULL;
+}
+
 static void run_loop(struct fuse_session *se, int single, int *rc)
 {
 	if (single) {
@@ -762,7 +787,15 @@ int main(int argc, char *argv[])
 	else
 		LOG_WARN("cannot start the SIGHUP thread: SIGHUP will be ignored");
 	LOG_INFO("mounted %s on %s", cfg.source, cfg.mountpoint);
-	run_loop(se, cfg.single_thread, &rc);
+	{
+		struct exit_watch w = {.se = se, .client = client, .done = 0};
+		pthread_t wt;
+		int watching = pthread_create(&wt, NULL, exit_watcher, &w) == 0;
+		run_loop(se, cfg.single_thread, &rc);
+		w.done = 1;
+		if (watching)
+			pthread_join(wt, NULL);
+	}
 	ret = rc == 0 ? 0 : 1;
 	LOG_INFO("unmounted %s from %s", cfg.source, cfg.mountpoint);
 out_free:
