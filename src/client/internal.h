@@ -67,6 +67,9 @@ void smbc_set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off);
 /* Loop thread: an unsolicited OPLOCK_BREAK (lease break) arrived on conn. */
 void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len);
 
+/* Fill st from a QUERY_INFO(FileAllInformation) response; -EIO if malformed. */
+int smbc_stat_from_all(const struct smb_req *q, struct smb_stat *st);
+
 /* NTSTATUS of a response as -errno (unknown errors -EIO). */
 int smbc_status_rc(const struct smb_req *req);
 

@@ -440,7 +440,7 @@ struct smb_req *smbc_set_info_req(struct smb_client *c, const struct smb2_file_i
 }
 
 /* Fill st from a QUERY_INFO(FileAllInformation) response. */
-static int stat_from_all(const struct smb_req *q, struct smb_stat *st)
+int smbc_stat_from_all(const struct smb_req *q, struct smb_stat *st)
 {
 	struct query_info_resp qr;
 	struct fscc_all_info all;
@@ -472,7 +472,7 @@ static int open_stat_close(struct smb_client *c, const char *path, const struct 
 		return -ENOMEM;
 	rc = smbc_open_do_close(c, path, a, q, &q);
 	if (!rc && st)
-		rc = stat_from_all(q, st);
+		rc = smbc_stat_from_all(q, st);
 	req_put(q);
 	return rc;
 }
@@ -540,7 +540,7 @@ int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *s
 	smbc_set_fid_src(q, f, FID_OFF_QUERY_INFO);
 	rc = smbc_call_on_file(c, q, &q, 1);
 	if (!rc) {
-		rc = stat_from_all(q, st);
+		rc = smbc_stat_from_all(q, st);
 		req_put(q);
 	}
 	return rc;
@@ -635,7 +635,7 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 	if (st) {
 		q = req->chain_next;
 		if (q->status == STATUS_SUCCESS || q->status == STATUS_BUFFER_OVERFLOW)
-			rc = stat_from_all(q, st);
+			rc = smbc_stat_from_all(q, st);
 		else
 			rc = -EIO;
 		if (rc) { /* the file is open: fall back to what CREATE told us */
@@ -766,56 +766,6 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 	pthread_mutex_destroy(&f->lock);
 	free(f->path);
 	free(f);
-	return rc;
-}
-
-ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void *buf,
-		  size_t len)
-{
-	struct read_req rr;
-	struct read_resp resp;
-	struct smb_req *req;
-	struct wbuf w;
-	ssize_t rc;
-
-	if (len > UINT32_MAX)
-		return -EINVAL;
-	req = mkreq(c, SMB2_READ, 64);
-	if (!req)
-		return -ENOMEM;
-	memset(&rr, 0, sizeof(rr));
-	rr.length = (uint32_t)len;
-	rr.offset = off;
-	rr.file_id = smbc_related_fid;
-	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (read_req_encode(&w, &rr)) {
-		req_put(req);
-		return -EIO;
-	}
-	req_set_body_len(req, w.off);
-	smbc_set_fid_src(req, f, FID_OFF_READ);
-	req->credit_charge = smbc_credits_for(c, len);
-	rc = smbc_call_chain(c, &req);
-	if (rc)
-		goto out;
-	if (req->status == STATUS_END_OF_FILE) {
-		rc = 0;
-		goto out;
-	}
-	if (req->status != STATUS_SUCCESS) {
-		rc = smbc_status_rc(req);
-		goto out;
-	}
-	if (read_resp_decode(req->resp, req->resp_len, &resp) || resp.data_len > len) {
-		LOG_WARN("malformed READ response from server");
-		rc = -EIO;
-		goto out;
-	}
-	if (resp.data_len)
-		memcpy(buf, resp.data, resp.data_len);
-	rc = resp.data_len;
-out:
-	req_put(req);
 	return rc;
 }
 

@@ -81,10 +81,6 @@ int smbc_lease_ack(struct smb_client *c, const uint8_t key[16], uint32_t state);
 /* The file was renamed: reopen it by its new path if that is ever needed. */
 int smbc_file_set_path(struct smbc_file *f, const char *path);
 
-/* Read up to len bytes at off into buf (len <= c->max_read). Returns bytes read, 0 at EOF. */
-ssize_t smbc_read(struct smb_client *c, struct smbc_file *f, uint64_t off, void *buf,
-		  size_t len);
-
 /*
  * List a directory: open it, stream QUERY_DIRECTORY (FileIdBothDirectoryInformation,
  * 64 KiB buffers) until the end, close. fn is called for each entry (including "."

@@ -111,30 +111,6 @@ static int mid_rc(const struct smb_req *r, int ok_overflow)
 	return smbc_status_rc(r);
 }
 
-/* Fill st from a QUERY_INFO(FileAllInformation) response. */
-static int all_to_stat(const struct smb_req *q, struct smb_stat *st)
-{
-	struct query_info_resp qr;
-	struct fscc_all_info all;
-
-	if (query_info_resp_decode(q->resp, q->resp_len, &qr) ||
-	    fscc_all_decode(qr.buffer, qr.buffer_len, &all)) {
-		LOG_WARN("malformed FileAllInformation from server");
-		return -EIO;
-	}
-	memset(st, 0, sizeof(*st));
-	st->ino = all.index_number;
-	st->size = all.standard.end_of_file;
-	st->alloc = all.standard.allocation_size;
-	st->attrs = all.basic.attributes;
-	st->nlink = all.standard.number_of_links;
-	filetime_to_timespec(all.basic.creation, &st->btime);
-	filetime_to_timespec(all.basic.last_access, &st->atime);
-	filetime_to_timespec(all.basic.last_write, &st->mtime);
-	filetime_to_timespec(all.basic.change, &st->ctime);
-	return 0;
-}
-
 static struct smb_req *query_all_req(struct smb_client *c)
 {
 	return smbc_query_info_req(c, &smbc_related_fid, SMB2_0_INFO_FILE, FileAllInformation,
@@ -221,7 +197,7 @@ int smbc_link(struct smb_client *c, const char *from, const char *to, int replac
 		return rc;
 	rc = mid_rc(outs[0], 0);
 	if (!rc && st)
-		rc = mid_rc(outs[1], 1) ? -EIO : all_to_stat(outs[1], st);
+		rc = mid_rc(outs[1], 1) ? -EIO : smbc_stat_from_all(outs[1], st);
 	req_put(outs[0]);
 	req_put(outs[1]);
 	return rc;
@@ -313,7 +289,7 @@ int smbc_create_file(struct smb_client *c, const char *path, const void *data, s
 		    wresp.count != len))
 		rc = -EIO;
 	if (!rc && st)
-		rc = mid_rc(outs[1], 1) ? -EIO : all_to_stat(outs[1], st);
+		rc = mid_rc(outs[1], 1) ? -EIO : smbc_stat_from_all(outs[1], st);
 	req_put(outs[0]);
 	req_put(outs[1]);
 	if (rc)
@@ -432,7 +408,7 @@ int smbc_create_reparse(struct smb_client *c, const char *path, const uint8_t *r
 	status = outs[0]->status;
 	rc = mid_rc(outs[0], 0);
 	if (!rc && st)
-		rc = mid_rc(outs[1], 1) ? -EIO : all_to_stat(outs[1], st);
+		rc = mid_rc(outs[1], 1) ? -EIO : smbc_stat_from_all(outs[1], st);
 	req_put(outs[0]);
 	req_put(outs[1]);
 	if (rc) {
