@@ -215,12 +215,16 @@ static void *reconnect_thread(void *arg)
 
 void smbc_abort(struct smb_client *c)
 {
+	struct smbc_io *parked;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = 1;
 	if (c->conn)
 		conn_abort(c->conn); /* requests in flight fail now instead of at their deadline */
+	parked = c->replay; /* and I/O parked for a reconnect that will not come */
+	c->replay = NULL;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	fail_list(parked, -EIO);
 }
 
 int smbc_pool_start(struct smb_client *c)
