@@ -137,6 +137,13 @@ int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
 /* FileAllInformation of an open handle. */
 int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *st);
 
+/*
+ * The calling thread's cancel flag: while *flag is non-zero, a call waiting
+ * for a reconnect gives up with -EINTR (the FUSE layer points it at a flag
+ * its interrupt handler sets). NULL: none.
+ */
+void smbc_set_cancel(const volatile int *flag);
+
 /* Round trips sent so far (debug counter). */
 unsigned long smbc_round_trips(struct smb_client *c);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "client/ops.h"
 #include "log.h"
 #include "net/conn.h"
 
@@ -82,6 +83,14 @@ static void want_reconnect(struct smb_client *c, uint64_t gen_seen)
 	}
 }
 
+/* The calling thread's cancel flag (smbc_set_cancel): a FUSE interrupt. */
+static __thread const volatile int *tls_cancel;
+
+void smbc_set_cancel(const volatile int *flag)
+{
+	tls_cancel = flag;
+}
+
 int smbc_wait_reconnect(struct smb_client *c, uint64_t gen_seen)
 {
 	int rc = 0;
@@ -92,6 +101,10 @@ int smbc_wait_reconnect(struct smb_client *c, uint64_t gen_seen)
 		struct timespec ts;
 		if (c->stopping) {
 			rc = -EIO;
+			break;
+		}
+		if (tls_cancel && *tls_cancel) {
+			rc = -EINTR; /* the caller was interrupted (a hard mount stays killable) */
 			break;
 		}
 		if (c->opts.soft && c->down_since_ns &&

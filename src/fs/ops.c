@@ -1,42 +1,234 @@
 /*
- * ops.c - the fuse_lowlevel_ops table, and nothing else.
+ * ops.c - the fuse_lowlevel_ops table, and the interrupt guard around the
+ * operations that may wait for the server.
+ *
+ * A hard mount waits for a lost server; the caller must stay killable. The
+ * kernel cannot abandon a request the daemon has read: it sends INTERRUPT
+ * and waits for the reply. So each operation that answers synchronously
+ * first registers an interrupt handler that raises its worker thread's
+ * cancel flag, and the client (smbc_set_cancel) gives up waiting for a
+ * reconnect with EINTR when the flag is up. Reads and writes (answered from
+ * callbacks), release and the lock operations (which handle interrupts
+ * themselves) are not guarded.
  */
 #include "fs/internal.h"
+
+#include <stdlib.h>
+
+struct op_cancel {
+	volatile int flag;
+};
+
+/*
+ * One flag per worker thread, on the heap and never freed: libfuse may call
+ * an interrupt handler just after the operation answered (and its thread
+ * exited), so the flag must outlive the thread. A late interrupt can at
+ * worst cut short the thread's next wait with EINTR.
+ */
+static __thread struct op_cancel *tls_cancel;
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	(void)req;
+	((struct op_cancel *)data)->flag = 1;
+}
+
+static void guard(fuse_req_t req)
+{
+	if (!tls_cancel)
+		tls_cancel = calloc(1, sizeof(*tls_cancel));
+	if (!tls_cancel)
+		return; /* no memory: the operation is just not interruptible */
+	tls_cancel->flag = 0;
+	smbc_set_cancel(&tls_cancel->flag);
+	/* calls on_interrupt at once if the interrupt came first */
+	fuse_req_interrupt_func(req, on_interrupt, tls_cancel);
+}
+
+static void g_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	guard(req);
+	op_lookup(req, parent, name);
+}
+
+static void g_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_getattr(req, ino, fi);
+}
+
+static void g_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	guard(req);
+	op_statfs(req, ino);
+}
+
+static void g_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_setattr(req, ino, attr, to_set, fi);
+}
+
+static void g_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_opendir(req, ino, fi);
+}
+
+static void g_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_readdir(req, ino, size, off, fi);
+}
+
+static void g_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_readdirplus(req, ino, size, off, fi);
+}
+
+static void g_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	guard(req);
+	op_mkdir(req, parent, name, mode);
+}
+
+static void g_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	guard(req);
+	op_unlink(req, parent, name);
+}
+
+static void g_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	guard(req);
+	op_rmdir(req, parent, name);
+}
+
+static void g_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	guard(req);
+	op_rename(req, parent, name, newparent, newname, flags);
+}
+
+static void g_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_open(req, ino, fi);
+}
+
+static void g_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_flush(req, ino, fi);
+}
+
+static void g_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_fsync(req, ino, datasync, fi);
+}
+
+static void g_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_create(req, parent, name, mode, fi);
+}
+
+static void g_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	guard(req);
+	op_symlink(req, link, parent, name);
+}
+
+static void g_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	guard(req);
+	op_readlink(req, ino);
+}
+
+static void g_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	guard(req);
+	op_link(req, ino, newparent, newname);
+}
+
+static void g_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	guard(req);
+	op_getxattr(req, ino, name, size);
+}
+
+static void g_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	guard(req);
+	op_listxattr(req, ino, size);
+}
+
+static void g_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	guard(req);
+	op_setxattr(req, ino, name, value, size, flags);
+}
+
+static void g_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	guard(req);
+	op_removexattr(req, ino, name);
+}
+
+static void g_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_fallocate(req, ino, mode, offset, length, fi);
+}
+
+static void g_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	guard(req);
+	op_lseek(req, ino, off, whence, fi);
+}
+
+static void g_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags)
+{
+	guard(req);
+	op_copy_file_range(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags);
+}
 
 const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
-	.lookup = op_lookup,
+	.lookup = g_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
-	.statfs = op_statfs,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
+	.getattr = g_getattr,
+	.statfs = g_statfs,
+	.opendir = g_opendir,
+	.readdir = g_readdir,
+	.readdirplus = g_readdirplus,
 	.releasedir = op_releasedir,
-	.open = op_open,
+	.open = g_open,
 	.read = op_read,
 	.release = op_release,
 	.write = op_write,
-	.flush = op_flush,
-	.fsync = op_fsync,
-	.create = op_create,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.rename = op_rename,
-	.setattr = op_setattr,
-	.symlink = op_symlink,
-	.readlink = op_readlink,
-	.link = op_link,
-	.getxattr = op_getxattr,
-	.listxattr = op_listxattr,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
-	.fallocate = op_fallocate,
-	.lseek = op_lseek,
-	.copy_file_range = op_copy_file_range,
+	.flush = g_flush,
+	.fsync = g_fsync,
+	.create = g_create,
+	.mkdir = g_mkdir,
+	.unlink = g_unlink,
+	.rmdir = g_rmdir,
+	.rename = g_rename,
+	.setattr = g_setattr,
+	.symlink = g_symlink,
+	.readlink = g_readlink,
+	.link = g_link,
+	.getxattr = g_getxattr,
+	.listxattr = g_listxattr,
+	.setxattr = g_setxattr,
+	.removexattr = g_removexattr,
+	.fallocate = g_fallocate,
+	.lseek = g_lseek,
+	.copy_file_range = g_copy_file_range,
 	.getlk = op_getlk,
 	.setlk = op_setlk,
 	.flock = op_flock,
