@@ -100,9 +100,52 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
+/*
+ * A read in flight, answered once: by its data, or with EINTR when the caller
+ * is interrupted first (a hard mount waiting for a lost server must stay
+ * killable, and the kernel waits for the daemon's answer even after SIGKILL).
+ * Whoever moves state away from READ_PENDING answers. The completion then
+ * unregisters the interrupt handler (fuse_req_interrupt_func waits for a
+ * handler that is running) before it answers and frees; a handler that lost
+ * the race returns without touching the request; one that won answers and
+ * never touches the read again, which the completion then frees.
+ * libfuse calls the handler at once, inside fuse_req_interrupt_func, if the
+ * interrupt came first; answering there would free the request under
+ * libfuse's feet, so a handler during registration only notes it (EARLY).
+ */
+enum { READ_REGISTERING, READ_EARLY, READ_PENDING, READ_DONE, READ_INTERRUPTED };
+
+struct fs_read {
+	fuse_req_t req;
+	int state; /* atomic */
+};
+
+static void read_interrupted(fuse_req_t req, void *data)
+{
+	struct fs_read *r = data;
+	int expect = READ_REGISTERING;
+	if (__atomic_compare_exchange_n(&r->state, &expect, READ_EARLY, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return;
+	expect = READ_PENDING;
+	if (__atomic_compare_exchange_n(&r->state, &expect, READ_INTERRUPTED, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		fuse_reply_err(req, EINTR);
+}
+
 static void ra_fuse_reply(void *ctx, int err, const struct iovec *iov, int iovcnt)
 {
-	fuse_req_t req = ctx;
+	struct fs_read *r = ctx;
+	fuse_req_t req = r->req;
+	int expect = READ_PENDING;
+
+	if (!__atomic_compare_exchange_n(&r->state, &expect, READ_DONE, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		free(r); /* answered with EINTR already */
+		return;
+	}
+	fuse_req_interrupt_func(req, NULL, NULL);
+	free(r);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -126,7 +169,26 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	ra_read(fh->ra, (uint64_t)off, size, ra_fuse_reply, req);
+	{
+		struct fs_read *r = malloc(sizeof(*r));
+		if (!r) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		int expect = READ_REGISTERING;
+		r->req = req;
+		r->state = READ_REGISTERING;
+		fuse_req_interrupt_func(req, read_interrupted, r);
+		if (!__atomic_compare_exchange_n(&r->state, &expect, READ_PENDING, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/* interrupted before the read started */
+			fuse_req_interrupt_func(req, NULL, NULL);
+			free(r);
+			fuse_reply_err(req, EINTR);
+			return;
+		}
+		ra_read(fh->ra, (uint64_t)off, size, ra_fuse_reply, r);
+	}
 }
 
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

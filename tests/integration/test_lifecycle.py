@@ -45,6 +45,19 @@ def _gone(pid, within):
     return False
 
 
+# Opens a file, reads its start, says "ready"; on a line from stdin, reads far
+# into the file (a random read: nothing of it is cached), which blocks.
+_SEEKER = r"""
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 4096)
+print('ready', flush=True)
+sys.stdin.readline()
+os.pread(fd, 65536, 30 * 1024 * 1024)
+print('read returned', flush=True)
+"""
+
+
 @harness.timeout(60)
 def test_killed_daemon_leaves_enotconn(t):
     t.write_server('rw', 'k.txt', b'killed')
@@ -73,18 +86,30 @@ def test_killed_daemon_leaves_enotconn(t):
 @harness.timeout(90)
 def test_lazy_unmount_frees_a_blocked_caller(t):
     t.write_server('rw', 'blocked.bin', os.urandom(64 * 1024))
+    t.write_server('rw', 'big.bin', os.urandom(32 * 1024 * 1024))
     with FaultProxy('127.0.0.1', t.srv.port) as proxy:
-        mnt = t.mount('rw', 'hard', 'echo_interval=2', unc='//127.0.0.1:%d/rw' % proxy.port)
+        # cache=none: reads are direct, so the caller waits on the daemon's answer
+        # itself (a page-cache read waits on the page, killable by the kernel alone)
+        mnt = t.mount('rw', 'hard', 'echo_interval=2', 'cache=none',
+                      unc='//127.0.0.1:%d/rw' % proxy.port)
         pid = _daemon_pid(mnt)
         assert pid
         assert os.path.getsize(mnt + '/blocked.bin') == 64 * 1024
+        # one caller will block in read() on a file it opened before the cut
+        seeker = subprocess.Popen(
+            [sys.executable, '-c', _SEEKER, mnt + '/big.bin'], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert seeker.stdout.readline().strip() == b'ready', seeker.stderr.read()
         proxy.refuse()
         proxy.cut()
-        # a hard mount waits for the server: this reader blocks
+        # a hard mount waits for the server: this reader blocks in open()
         reader = subprocess.Popen(['cat', mnt + '/blocked.bin'], stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
+        seeker.stdin.write(b'go\n')
+        seeker.stdin.flush()
         time.sleep(2)
         assert reader.poll() is None, 'the hard mount did not wait for the server'
+        assert seeker.poll() is None, 'the hard mount did not wait for the server (read)'
         start = time.monotonic()
         r = subprocess.run(['umount', '-l', mnt], capture_output=True, text=True, timeout=10)
         assert r.returncode == 0, r.stderr
@@ -93,10 +118,12 @@ def test_lazy_unmount_frees_a_blocked_caller(t):
         # hard: the detached mount still serves the open file and waits for
         # the server; the blocked caller can still be killed at once ...
         assert reader.poll() is None, 'the hard mount gave up at the lazy unmount'
-        reader.kill()
-        try:
-            reader.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            raise AssertionError('a caller blocked on the detached mount is unkillable')
+        for p, what in ((reader, 'open'), (seeker, 'read')):
+            p.kill()
+            try:
+                p.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                raise AssertionError('a caller blocked in %s() on the detached mount is '
+                                     'unkillable' % what)
         # ... and once nothing holds the detached mount, the daemon exits
         assert _gone(pid, 15), 'smbfuse still running 15s after the last user went'
