@@ -591,7 +591,7 @@ static uint32_t granted_lease(const struct create_resp *resp, const uint8_t *key
 	struct create_ctx cx;
 	struct lease_ctx lc;
 	if (resp->oplock_level != SMB2_OPLOCK_LEVEL_LEASE || !key ||
-	    cctx_find(resp->contexts, resp->contexts_len, "RqLs", 4, &cx) ||
+	    cctx_find(resp->contexts, resp->contexts_len, "RqLs", 4, &cx) != 1 ||
 	    cctx_decode_lease(&cx, &lc) || memcmp(lc.key, key, 16))
 		return 0;
 	return lc.state;

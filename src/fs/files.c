@@ -140,8 +140,10 @@ void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path)
 
 /*
  * Before looking at an inode's size or data on the server: push out what its
- * open files have buffered (flush=1), and/or forget prefetched data because
- * the file changed (drop=1). Returns the first write error.
+ * open files have buffered (flush=1), and/or forget prefetched data and the
+ * locally kept attributes because the file changed on the server (drop=1;
+ * FILES_DROP_DATA: the data only, for this mount's own writes). Returns the
+ * first write error.
  */
 int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
 {
@@ -153,12 +155,16 @@ int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
 		if (f->ino == ino) {
 			f->users++;
 			list[n++] = f;
+			if (drop && drop != FILES_DROP_DATA)
+				f->st_known = 0; /* the server's copy changed: ask it from now on */
 		}
 	}
 	pthread_mutex_unlock(&fs->files_lock);
 	for (int i = 0; i < n; i++) {
 		if (flush && list[i]->wb) {
 			int r = wb_flush(list[i]->wb);
+			if (!r)
+				r = pend_flush(fs, list[i]); /* then the times set since */
 			if (r && !rc)
 				rc = r;
 		}
@@ -254,6 +260,9 @@ int valid_name(const char *name)
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e)
 {
+	struct smb_stat local;
+	if (ino && pend_stat(fs, ino, &local))
+		s = &local; /* this mount is writing it: its own view is the current one */
 	memset(e, 0, sizeof(*e));
 	e->ino = ino;
 	e->generation = 1;

@@ -20,6 +20,10 @@ struct smbfs_file {
 	int users;               /* files_sync() callers; protected by fs->files_lock */
 	uint8_t lease_key[16];   /* shared by all open files of one inode */
 	struct ext_locks *locks; /* byte-range locks held through this handle (ops_ext.c) */
+	/* pending.c, under fs->files_lock: attributes kept locally under a write lease */
+	struct smb_stat st;      /* valid when st_known */
+	int st_known;
+	unsigned pend;           /* what the server has not been told yet */
 };
 
 /* --- files.c: the filesystem object, open files, paths --- */
@@ -30,12 +34,28 @@ void file_unlist(struct smbfs *fs, struct smbfs_file *fh);
 int file_free(struct smbfs *fs, struct smbfs_file *fh);
 void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path);
 int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop);
+#define FILES_DROP_DATA 2 /* files_sync drop: prefetched data only */
 int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size);
 int valid_name(const char *name);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 
 int file_ino_read_leased(struct smbfs *fs, fuse_ino_t ino, struct smbfs_file *except);
+
+/* --- pending.c: attributes of files being written, kept locally under a write lease --- */
+/* The open returned st (before the file is registered). */
+void pend_opened(struct smbfs_file *fh, const struct smb_stat *st);
+/* A write through fh ended at end: size and mtime move. */
+void pend_wrote(struct smbfs *fs, struct smbfs_file *fh, uint64_t end);
+/* ino changed on the server (truncate...): stop answering from local attributes. */
+void pend_forget(struct smbfs *fs, fuse_ino_t ino);
+/* 1 and *out if an open file of ino holds its attributes locally. */
+int pend_stat(struct smbfs *fs, fuse_ino_t ino, struct smb_stat *out);
+/* 1 if the setattr was done locally (the result in *out); 0: do it on the server. */
+int pend_setattr(struct smbfs *fs, fuse_ino_t ino, const struct stat *attr, int to_set,
+		 struct smb_stat *out);
+/* Tell the server fh's pending times/attributes (one SET_INFO), if any. */
+int pend_flush(struct smbfs *fs, struct smbfs_file *fh);
 
 /* --- the operations (ops_entry.c, ops_dir.c, ops_file.c) --- */
 void op_init(void *userdata, struct fuse_conn_info *conn);

@@ -75,6 +75,8 @@ static void handle(struct smbfs *fs, struct lease_event *ev)
 		int dup = 0;
 		if (!(ev->new_state & SMB2_LEASE_WRITE_CACHING) && f->wb) {
 			int rc = wb_flush(f->wb);
+			if (!rc)
+				rc = pend_flush(fs, f); /* and the times/attributes kept locally */
 			if (rc)
 				LOG_WARN("flushing before a lease break failed: %s", strerror(-rc));
 		}

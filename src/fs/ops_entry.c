@@ -115,6 +115,13 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
+	if (pend_stat(fs, ino, &st)) {
+		/* being written under a write lease: this mount knows best (0 round trips) */
+		statmap_fill(&fs->p.pol, &st, ino, &out);
+		ext_fix_attr(fs, ino, &st, &out);
+		fuse_reply_attr(req, &out, fs->p.attr_timeout);
+		return;
+	}
 	/* The size on the server counts only once buffered writes are out. */
 	rc = files_sync(fs, ino, 1, 0);
 	if (!rc)
@@ -181,6 +188,11 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	/* chmod/utimens of a file this mount is writing: kept until close (pending.c) */
+	if (pend_setattr(fs, ino, attr, to_set, &st)) {
+		rc = 0;
+		goto out;
+	}
 	/* Buffered writes land before the new size or times; cached data is stale after. */
 	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
 	if (!rc)
@@ -234,6 +246,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	}
 	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
 	rc = ext_stat(fs, ino, path, &st);
+	pend_forget(fs, ino); /* the server's copy changed under the local one */
 out:
 	if (rc) {
 		fuse_reply_err(req, -rc);

@@ -50,6 +50,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct smbfs *fs = fs_of(req);
 	struct smbc_open_args a;
 	struct smbfs_file *fh;
+	struct smb_stat st;
 	char path[PATH_CAP];
 	int rc;
 
@@ -71,12 +72,13 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			((fi->flags & O_ACCMODE) != O_RDONLY ? SMB2_LEASE_WRITE_CACHING : 0);
 	rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->file, NULL, NULL);
+		rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	pend_opened(fh, &st);
 	if (fi->flags & O_TRUNC)
 		files_sync(fs, ino, 0, 1);
 	rc = file_start(fs, fh, fi->flags);
@@ -201,6 +203,9 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	file_unlist(fs, fh);
 	if (fh->wb)
 		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
+	rc2 = pend_flush(fs, fh); /* times and attributes set while it was open */
+	if (!rc)
+		rc = rc2;
 	rc2 = file_free(fs, fh);
 	if (!rc)
 		rc = rc2;
@@ -218,14 +223,16 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	ssize_t w = 0;
 	int rc;
 
-	/* Prefetched data of this inode is now stale. */
-	files_sync(fs, ino, 0, 1);
+	/* Prefetched data of this inode is now stale (its attributes move in pend_wrote). */
+	files_sync(fs, ino, 0, FILES_DROP_DATA);
 	if (fh->wb) {
 		w = wb_write(fh->wb, (uint64_t)off, buf, size);
-		if (w < 0)
+		if (w < 0) {
 			fuse_reply_err(req, (int)-w);
-		else
+		} else {
+			pend_wrote(fs, fh, (uint64_t)off + (uint64_t)w);
 			fuse_reply_write(req, (size_t)w);
+		}
 		return;
 	}
 	/* O_APPEND: synchronous, at the server's end of file, under the inode's lock. */
@@ -260,9 +267,21 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close(): everything written must be on the server, or the error reported. */
+	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
-	int rc = fh->wb ? wb_flush(fh->wb) : 0;
-	ext_flush_locks(fs_of(req), ino, fi->lock_owner); /* and the caller's POSIX locks go */
+	int rc = 0, rc2;
+	if (fh->wb) {
+		/*
+		 * Times and modes set while writing go now too, so whoever looks
+		 * after close() sees them; after the data (Samba stamps a WRITE
+		 * that arrives after the SET_INFO).
+		 */
+		rc = wb_flush(fh->wb);
+		rc2 = pend_flush(fs, fh);
+		if (!rc)
+			rc = rc2;
+	}
+	ext_flush_locks(fs, ino, fi->lock_owner); /* and the caller's POSIX locks go */
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
@@ -356,6 +375,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	pend_opened(fh, &st);
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
 	reply_new_entry(req, fs, parent, name, &st, fi, fh);
