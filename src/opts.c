@@ -1087,7 +1087,7 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 	cfg->actimeo = 1.0;
 	cfg->acregmax = -1;
 	cfg->acdirmax = -1;
-	cfg->closetimeo = 1;
+	cfg->closetimeo = 5;
 	cfg->max_credits = 512;
 	cfg->rsize = 1024 * 1024;
 	cfg->wsize = 1024 * 1024;
@@ -1236,11 +1236,12 @@ void opts_usage(const char *prog)
 	       "  actimeo=S             attribute cache time in seconds (default 1)\n"
 	       "  acregmax=S, acdirmax=S  the same for files / directories; for now the\n"
 	       "                        smaller of the two applies to both\n"
+	       "  closetimeo=S          keep a closed file's handle open S seconds (default 5)\n"
+	       "                        while its lease caches handles, for the next open; 0: off\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"
 	       "  nounix, iocharset=utf8  Unix extensions are never used; names are UTF-8\n"
-	       "  closetimeo=S          deferred close is not implemented yet\n"
 	       "  handletimeout=MS      durable handles are not requested yet\n"
 	       "  max_channels=N        multichannel is not implemented yet\n"
 	       "  mapposix              SFM character mapping is not implemented yet\n"

@@ -103,7 +103,7 @@ struct smbf_config {
 	int actimeo_set;
 	double acregmax;         /* seconds; < 0 = not given */
 	double acdirmax;
-	unsigned closetimeo;     /* seconds; accepted; deferred close is not implemented yet */
+	unsigned closetimeo;     /* seconds a handle-leased handle stays open after close */
 	enum cache_mode cache;
 	char *cache_str;
 	int readonly;

@@ -38,6 +38,7 @@ struct smbfs_file *file_new(struct smbfs *fs, fuse_ino_t ino, int flags)
 		return NULL;
 	fh->ino = ino;
 	fh->append = !!(flags & O_APPEND);
+	fh->accmode = flags & O_ACCMODE;
 	/* All opens of one inode share a lease key, so they never break each other. */
 	if (ino) {
 		pthread_mutex_lock(&fs->files_lock);
@@ -50,6 +51,8 @@ struct smbfs_file *file_new(struct smbfs *fs, fuse_ino_t ino, int flags)
 		}
 		pthread_mutex_unlock(&fs->files_lock);
 	}
+	if (!shared && ino)
+		shared = defer_key(fs, ino, fh->lease_key); /* a parked handle's lease */
 	if (!shared && getrandom(fh->lease_key, 16, 0) != 16) {
 		for (int i = 0; i < 16; i++) /* never fails for 16 bytes; keep keys distinct anyway */
 			fh->lease_key[i] = (uint8_t)((uintptr_t)fh >> (i % 8 * 8)) ^ (uint8_t)i;
@@ -199,7 +202,7 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 		return NULL;
 	}
 	fs->p.subdir = fs->subdir;
-	if (notify_start(fs)) {
+	if (notify_start(fs) || defer_start(fs)) {
 		smbfs_free(fs);
 		return NULL;
 	}
@@ -210,6 +213,7 @@ void smbfs_free(struct smbfs *fs)
 {
 	if (!fs)
 		return;
+	defer_stop(fs);
 	notify_stop(fs);
 	itab_free(fs->itab);
 	neg_free(fs->neg);

@@ -26,6 +26,7 @@ struct smbfs_params {
 	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_ext.c) */
 	int nobrl;             /* keep byte-range locks local to the kernel (ops_ext.c) */
 	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_ext.c) */
+	unsigned closetimeo;   /* seconds a handle-leased handle stays open after close (deferred.c) */
 };
 
 struct smbfs_file;
@@ -43,6 +44,7 @@ struct smbfs {
 	pthread_mutex_t files_lock;
 	pthread_cond_t files_cond;
 	struct smbfs_file *files; /* open files, protected by files_lock */
+	struct deferred *deferred; /* handles parked after close (deferred.c); NULL: off */
 };
 
 /* Takes no ownership of client. */

@@ -24,6 +24,7 @@ struct smbfs_file {
 	struct smb_stat st;      /* valid when st_known */
 	int st_known;
 	unsigned pend;           /* what the server has not been told yet */
+	int accmode;             /* O_RDONLY / O_WRONLY / O_RDWR of the open */
 };
 
 /* --- files.c: the filesystem object, open files, paths --- */
@@ -41,6 +42,20 @@ void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 
 int file_ino_read_leased(struct smbfs *fs, fuse_ino_t ino, struct smbfs_file *except);
+
+/* --- deferred.c: handles kept open for closetimeo under a handle lease --- */
+int defer_start(struct smbfs *fs);
+void defer_stop(struct smbfs *fs);
+/* Release: keep fh's handle (1: it is parked, fh->file is NULL now) or not (0). */
+int defer_park(struct smbfs *fs, struct smbfs_file *fh, int accmode, const char *path);
+/* Open: a parked handle of ino that serves accmode (its lease key into key), or NULL. */
+struct smbc_file *defer_take(struct smbfs *fs, fuse_ino_t ino, int accmode, uint8_t key[16]);
+/* The lease key of a parked handle of ino (1), so a new open shares its lease. */
+int defer_key(struct smbfs *fs, fuse_ino_t ino, uint8_t key[16]);
+/* A lease break without handle caching: close the parked handles of that lease. */
+void defer_lease_break(struct smbfs *fs, const uint8_t key[16], uint32_t new_state);
+/* Before unlink/rename/rmdir of path: close parked handles of it and below it. */
+void defer_close_path(struct smbfs *fs, const char *path);
 
 /* --- pending.c: attributes of files being written, kept locally under a write lease --- */
 /* The open returned st (before the file is registered). */

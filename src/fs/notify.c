@@ -61,6 +61,8 @@ static void handle(struct smbfs *fs, struct lease_event *ev)
 	fuse_ino_t inval[64];
 	int n = 0, ninval = 0;
 
+	defer_lease_break(fs, ev->key, ev->new_state); /* kept handles go first */
+
 	pthread_mutex_lock(&fs->files_lock);
 	for (struct smbfs_file *f = fs->files; f && n < 64; f = f->next) {
 		if (memcmp(f->lease_key, ev->key, 16) == 0) {

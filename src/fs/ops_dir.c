@@ -200,6 +200,8 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
+		defer_close_path(fs, path); /* a kept handle would keep the name alive */
+	if (!rc)
 		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
 	if (!rc) {
 		itab_unlink(fs->itab, parent, name);
@@ -240,8 +242,12 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	rc = ino_path(fs, parent, name, from, sizeof(from));
 	if (!rc)
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
-	if (!rc)
+	if (!rc) {
+		/* kept handles below either name would block or outlive the rename */
+		defer_close_path(fs, from);
+		defer_close_path(fs, to);
 		rc = ext_rename(fs, newparent, newname, from, to, !(flags & RENAME_NOREPLACE));
+	}
 	if (!rc) {
 		/* not neg_add(old name): a case-only rename keeps it valid on the server */
 		neg_del(fs->neg, newparent, newname);

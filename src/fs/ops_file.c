@@ -68,17 +68,24 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	a.disposition = (fi->flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN;
 	a.options = FILE_NON_DIRECTORY_FILE;
 	a.lease_key = fh->lease_key;
-	a.lease_state = SMB2_LEASE_READ_CACHING |
+	a.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_HANDLE_CACHING |
 			((fi->flags & O_ACCMODE) != O_RDONLY ? SMB2_LEASE_WRITE_CACHING : 0);
-	rc = ino_path(fs, ino, NULL, path, sizeof(path));
-	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
+	/* a handle kept after an earlier close (deferred.c): no round trip */
+	if (!(fi->flags & O_TRUNC))
+		fh->file = defer_take(fs, ino, fi->flags & O_ACCMODE, fh->lease_key);
+	rc = 0;
+	if (!fh->file) {
+		rc = ino_path(fs, ino, NULL, path, sizeof(path));
+		if (!rc)
+			rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
+		if (!rc)
+			pend_opened(fh, &st);
+	}
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	pend_opened(fh, &st);
 	if (fi->flags & O_TRUNC)
 		files_sync(fs, ino, 0, 1);
 	rc = file_start(fs, fh, fi->flags);
@@ -206,6 +213,12 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	rc2 = pend_flush(fs, fh); /* times and attributes set while it was open */
 	if (!rc)
 		rc = rc2;
+	if (!rc) {
+		/* under a handle lease the SMB handle may stay open for the next open */
+		char path[PATH_CAP];
+		if (!ino_path(fs, fh->ino, NULL, path, sizeof(path)))
+			(void)defer_park(fs, fh, fh->accmode, path);
+	}
 	rc2 = file_free(fs, fh);
 	if (!rc)
 		rc = rc2;
@@ -364,7 +377,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 						: FILE_OPEN_IF;
 	a.options = FILE_NON_DIRECTORY_FILE;
 	a.lease_key = fh->lease_key;
-	a.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING;
+	a.lease_state = SMB2_LEASE_READ_CACHING | SMB2_LEASE_WRITE_CACHING |
+			SMB2_LEASE_HANDLE_CACHING;
 	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
