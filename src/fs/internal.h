@@ -19,7 +19,7 @@ struct smbfs_file {
 	struct smbfs_file *next; /* fs->files, protected by fs->files_lock */
 	int users;               /* files_sync() callers; protected by fs->files_lock */
 	uint8_t lease_key[16];   /* shared by all open files of one inode */
-	struct ext_locks *locks; /* byte-range locks held through this handle (ops_ext.c) */
+	struct ext_locks *locks; /* byte-range locks held through this handle (ops_lock.c) */
 };
 
 /* --- files.c: the filesystem object, open files, paths --- */
@@ -73,35 +73,41 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi);
 
-/* --- ops_ext.c: symlinks, links, xattrs, fallocate, lseek, copy_file_range, locks --- */
+/* --- ops_ext.c: fallocate, lseek, copy_file_range, unlink/rename of open files --- */
 void ext_init(struct smbfs *fs, struct fuse_conn_info *conn);
-/* The session ends: answer the lock requests still waiting (EINTR). */
-void ext_destroy(struct smbfs *fs);
-/* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
-void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
-void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);
-/* close(): drop the POSIX locks owner holds on ino. */
-void ext_flush_locks(struct smbfs *fs, fuse_ino_t ino, uint64_t owner);
 /* Attributes of ino: through an open handle of it if there is one, else by path. */
 int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st);
 /* unlink/rename that keep an open file working for those who have it open. */
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path);
 int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, const char *from,
 	       const char *to, int replace);
-void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void op_readlink(fuse_req_t req, fuse_ino_t ino);
-void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
-void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		 size_t size, int flags);
-void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		  struct fuse_file_info *fi);
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
 void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 			struct fuse_file_info *fi_out, size_t len, int flags);
+
+/* --- ops_link.c: symlinks, hard links, reparse points --- */
+/* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
+void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
+void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void op_readlink(fuse_req_t req, fuse_ino_t ino);
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+
+/* --- ops_xattr.c: user.* xattrs as SMB extended attributes --- */
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		 size_t size, int flags);
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* --- ops_lock.c: byte-range locks and flock --- */
+/* The session ends: answer the lock requests still waiting (EINTR). */
+void ext_destroy(struct smbfs *fs);
+void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);
+/* close(): drop the POSIX locks owner holds on ino. */
+void ext_flush_locks(struct smbfs *fs, fuse_ino_t ino, uint64_t owner);
 void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock);
 void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
 	      int sleep);
