@@ -681,6 +681,7 @@ int main(int argc, char *argv[])
 	fp.direct_io = cfg.cache == CACHE_NONE;
 	fp.rasize = cfg.rasize;
 	fp.mfsymlinks = cfg.mfsymlinks;
+	fp.namemap = cfg.namemap;
 	fp.nobrl = cfg.nobrl;
 	fp.nouser_xattr = cfg.nouser_xattr;
 

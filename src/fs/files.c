@@ -19,6 +19,7 @@
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
+#include "wire/namemap.h"
 #include "wire/smb2.h"
 #include "wire/time.h"
 
@@ -213,8 +214,9 @@ void smbfs_free(struct smbfs *fs)
 	free(fs);
 }
 
-/* Share path of an inode, with the mount's subdirectory in front. */
-int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
+/* Share path of an inode, with the mount's subdirectory in front, names as on the mount. */
+static int ino_path_posix(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf,
+			  size_t size, size_t *prefix)
 {
 	size_t pre = 0;
 	int rc;
@@ -239,16 +241,37 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
 		else
 			buf[pre] = '/';
 	}
+	*prefix = pre;
 	return 0;
 }
 
-int valid_name(const char *name)
+/*
+ * Every name that goes to the server passes here, and every name a listing
+ * brings back through dir_add (ops_dir.c): the inode table, the negative
+ * cache and the kernel only ever see POSIX names. The subdirectory prefix
+ * is a server path as the user typed it and is not mapped.
+ */
+int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
 {
-	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2). */
-	for (const char *p = name; *p; p++)
-		if (strchr("\\:*?\"<>|", *p) || (unsigned char)*p < 0x20)
-			return 0;
-	return 1;
+	char posix[PATH_CAP];
+	size_t pre;
+	int rc;
+
+	if (fs->p.namemap == NAMEMAP_NONE)
+		return ino_path_posix(fs, ino, child, buf, size, &pre);
+	rc = ino_path_posix(fs, ino, child, posix, sizeof(posix), &pre);
+	if (rc)
+		return rc;
+	if (pre >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, posix, pre);
+	return namemap_to_server((enum namemap)fs->p.namemap, posix + pre, buf + pre, size - pre);
+}
+
+int valid_name(struct smbfs *fs, const char *name)
+{
+	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2), unless mapposix/mapchars map them. */
+	return namemap_valid((enum namemap)fs->p.namemap, name);
 }
 
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,

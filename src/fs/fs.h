@@ -26,6 +26,7 @@ struct smbfs_params {
 	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_link.c) */
 	int nobrl;             /* keep byte-range locks local to the kernel (ops_lock.c) */
 	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_xattr.c) */
+	int namemap;           /* enum namemap: mapposix/mapchars (files.c, ops_dir.c) */
 };
 
 struct smbfs_file;

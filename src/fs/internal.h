@@ -30,8 +30,13 @@ void file_unlist(struct smbfs *fs, struct smbfs_file *fh);
 int file_free(struct smbfs *fs, struct smbfs_file *fh);
 void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path);
 int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop);
+/*
+ * The server path of ino (or of its child), in the server's spelling of names
+ * (mapposix/mapchars applied). -ENOENT, -ENAMETOOLONG.
+ */
 int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size);
-int valid_name(const char *name);
+/* 1 if name can be created on the server (forbidden characters, unless mapped). */
+int valid_name(struct smbfs *fs, const char *name);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 

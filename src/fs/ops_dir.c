@@ -15,6 +15,7 @@
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
+#include "wire/namemap.h"
 #include "wire/smb2.h"
 #include "wire/time.h"
 
@@ -27,6 +28,7 @@ struct dir_handle {
 	struct dir_entry *ents;
 	size_t n;
 	size_t cap;
+	enum namemap map; /* names come back in the mount's spelling (mapposix/mapchars) */
 };
 
 static void dir_free(struct dir_handle *d)
@@ -56,7 +58,17 @@ static int dir_add(const char *name, const struct smb_stat *st, void *arg)
 		d->ents = ne;
 		d->cap = nc;
 	}
-	d->ents[d->n].name = strdup(name);
+	if (d->map == NAMEMAP_NONE) {
+		d->ents[d->n].name = strdup(name);
+	} else {
+		size_t len = strlen(name) + 1;
+		d->ents[d->n].name = malloc(len);
+		if (d->ents[d->n].name &&
+		    namemap_from_server(d->map, name, d->ents[d->n].name, len)) {
+			free(d->ents[d->n].name); /* cannot happen: never longer than name */
+			return -EIO;
+		}
+	}
 	if (!d->ents[d->n].name)
 		return -ENOMEM;
 	d->ents[d->n].st = *st;
@@ -76,6 +88,7 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	d->map = (enum namemap)fs->p.namemap;
 	rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
 		rc = smbc_list_dir(fs->client, path, dir_add, d);
@@ -174,7 +187,7 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(name)) {
+	if (!valid_name(fs, name)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
@@ -233,7 +246,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE/WHITEOUT: SMB cannot */
 		return;
 	}
-	if (!valid_name(newname)) {
+	if (!valid_name(fs, newname)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}

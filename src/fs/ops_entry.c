@@ -58,7 +58,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_ino_t ino;
 	int rc;
 
-	if (!valid_name(name)) {
+	if (!valid_name(fs, name)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}

@@ -267,7 +267,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(name)) {
+	if (!valid_name(fs, name)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}

@@ -202,7 +202,7 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(name)) {
+	if (!valid_name(fs, name)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
@@ -247,7 +247,7 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(newname)) {
+	if (!valid_name(fs, newname)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
