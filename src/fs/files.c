@@ -174,6 +174,31 @@ int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
 	return rc;
 }
 
+struct smbfs_file *file_pin_writer(struct smbfs *fs, fuse_ino_t ino)
+{
+	struct smbfs_file *fh = NULL;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && !fh; f = f->next) {
+		if (f->ino == ino && f->wb) {
+			fh = f;
+			fh->users++;
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	return fh;
+}
+
+void file_unpin(struct smbfs *fs, struct smbfs_file *fh)
+{
+	if (!fh)
+		return;
+	pthread_mutex_lock(&fs->files_lock);
+	fh->users--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 {
 	struct smbfs *fs = calloc(1, sizeof(*fs));

@@ -30,6 +30,9 @@ void file_unlist(struct smbfs *fs, struct smbfs_file *fh);
 int file_free(struct smbfs *fs, struct smbfs_file *fh);
 void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path);
 int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop);
+/* An open file of ino opened for writing, pinned (file_unpin), or NULL. */
+struct smbfs_file *file_pin_writer(struct smbfs *fs, fuse_ino_t ino);
+void file_unpin(struct smbfs *fs, struct smbfs_file *fh);
 /*
  * The server path of ino (or of its child), in the server's spelling of names
  * (mapposix/mapchars applied). -ENOENT, -ENAMETOOLONG.
@@ -93,10 +96,12 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 			struct fuse_file_info *fi_out, size_t len, int flags);
 
-/* --- ops_link.c: symlinks, hard links, reparse points --- */
+/* --- ops_link.c: symlinks, hard links, special files, reparse points --- */
 /* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
 void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
 void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+/* Regular files only; FIFOs, sockets and devices: EPERM. */
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void op_readlink(fuse_req_t req, fuse_ino_t ino);
 void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 

@@ -28,6 +28,7 @@ const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.rename = op_rename,
 	.setattr = op_setattr,
 	.symlink = op_symlink,
+	.mknod = op_mknod,
 	.readlink = op_readlink,
 	.link = op_link,
 	.getxattr = op_getxattr,

@@ -170,6 +170,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = fi ? (struct smbfs_file *)(uintptr_t)fi->fh : NULL;
+	struct smbfs_file *pinned = NULL;
 	struct smb_stat st;
 	struct stat out;
 	char path[PATH_CAP];
@@ -181,6 +182,14 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	/*
+	 * futimens(), fchmod() and utimensat() on a file this mount has open for
+	 * writing: set the times through that handle. Samba then keeps them
+	 * ("sticky" write time); set through another handle, the writer's close
+	 * would stamp the time of its last write over them (cp -a, tar x).
+	 */
+	if (!fh)
+		fh = pinned = file_pin_writer(fs, ino);
 	/* Buffered writes land before the new size or times; cached data is stale after. */
 	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
 	if (!rc)
@@ -235,6 +244,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
 	rc = ext_stat(fs, ino, path, &st);
 out:
+	file_unpin(fs, pinned);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

@@ -1,6 +1,6 @@
 /*
- * ops_link.c - symlink, readlink, link, and the symlink and special-file
- * view of reparse points and XSym files (ext_fix_attr).
+ * ops_link.c - symlink, readlink, link, mknod, and the symlink and
+ * special-file view of reparse points and XSym files (ext_fix_attr).
  *
  * Symlinks. Without SMB3 POSIX extensions a symlink is either a reparse point
  * (IO_REPARSE_TAG_SYMLINK from Windows, the NFS and WSL forms) or, with the
@@ -230,6 +230,55 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
 		return;
 	}
 	reply_entry(req, fs, parent, name, &st, tl);
+}
+
+/* ------------------------------------------------------------------ special files */
+
+/*
+ * mknod: a regular file is created like open(O_CREAT|O_EXCL) would; FIFOs,
+ * sockets and device nodes have no SMB form short of the NFS reparse points
+ * (which Samba 4.17 cannot store), so they fail with EPERM, as on a
+ * filesystem without special files (vfat) and as cifs.ko does without its
+ * Unix-emulation options. Without this handler mkfifo(1) would see ENOSYS.
+ */
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct smbfs *fs = fs_of(req);
+	struct smbc_open_args a;
+	struct smbc_file *f = NULL;
+	struct smb_stat st;
+	char path[PATH_CAP];
+	int rc;
+
+	(void)rdev;
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (fs->p.readonly) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!valid_name(fs, name)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.access = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+	a.disposition = FILE_CREATE;
+	a.options = FILE_NON_DIRECTORY_FILE;
+	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
+				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
+	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc)
+		rc = smbc_open(fs->client, path, &a, &f, &st, NULL);
+	if (!rc)
+		(void)smbc_close(fs->client, f);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ hard links */
