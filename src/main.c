@@ -682,6 +682,7 @@ int main(int argc, char *argv[])
 	fp.rasize = cfg.rasize;
 	fp.mfsymlinks = cfg.mfsymlinks;
 	fp.namemap = cfg.namemap;
+	fp.perm = cfg.perm;
 	fp.nobrl = cfg.nobrl;
 	fp.nouser_xattr = cfg.nouser_xattr;
 

@@ -293,10 +293,16 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
 	return namemap_to_server((enum namemap)fs->p.namemap, posix + pre, buf + pre, size - pre);
 }
 
-int valid_name(struct smbfs *fs, const char *name)
+int check_name(struct smbfs *fs, const char *name)
 {
-	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2), unless mapposix/mapchars map them. */
-	return namemap_valid((enum namemap)fs->p.namemap, name);
+	/*
+	 * NAME_MAX as cifs.ko applies it (servers allow 255 UTF-16 units, but a
+	 * longer UTF-8 name would not fit struct dirent); characters SMB forbids
+	 * in names (MS-FSCC 2.1.5.2), unless mapposix/mapchars map them.
+	 */
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return namemap_valid((enum namemap)fs->p.namemap, name) ? 0 : -EINVAL;
 }
 
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,

@@ -27,6 +27,7 @@ struct smbfs_params {
 	int nobrl;             /* keep byte-range locks local to the kernel (ops_lock.c) */
 	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_xattr.c) */
 	int namemap;           /* enum namemap: mapposix/mapchars (files.c, ops_dir.c) */
+	int perm;              /* perm: chown to another owner fails (ops_entry.c) */
 };
 
 struct smbfs_file;

@@ -38,8 +38,11 @@ void file_unpin(struct smbfs *fs, struct smbfs_file *fh);
  * (mapposix/mapchars applied). -ENOENT, -ENAMETOOLONG.
  */
 int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size);
-/* 1 if name can be created on the server (forbidden characters, unless mapped). */
-int valid_name(struct smbfs *fs, const char *name);
+/*
+ * Whether name can exist on the server: 0, -EINVAL (a character SMB forbids
+ * that mapposix/mapchars do not map), -ENAMETOOLONG (over NAME_MAX bytes).
+ */
+int check_name(struct smbfs *fs, const char *name);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 

@@ -187,8 +187,8 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(fs, name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
@@ -246,8 +246,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE/WHITEOUT: SMB cannot */
 		return;
 	}
-	if (!valid_name(fs, newname)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, newname))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = ino_path(fs, parent, name, from, sizeof(from));

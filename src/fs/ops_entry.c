@@ -58,8 +58,10 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_ino_t ino;
 	int rc;
 
-	if (!valid_name(fs, name)) {
-		fuse_reply_err(req, ENOENT);
+	rc = check_name(fs, name);
+	if (rc) {
+		/* a forbidden character: no such file can exist */
+		fuse_reply_err(req, rc == -EINVAL ? ENOENT : -rc);
 		return;
 	}
 	if (neg_hit(fs->neg, parent, name)) {
@@ -183,6 +185,16 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	/*
+	 * Without Unix extensions no owner is stored: every file shows uid=/gid=.
+	 * With perm a chown to another owner fails, since it cannot happen; with
+	 * noperm (default) it is accepted and changes nothing, as in cifs.ko.
+	 */
+	if (fs->p.perm && (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->p.pol.uid) ||
+			   ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->p.pol.gid))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	/*
 	 * futimens(), fchmod() and utimensat() on a file this mount has open for
 	 * writing: set the times through that handle. Samba then keeps them
 	 * ("sticky" write time); set through another handle, the writer's close
@@ -241,7 +253,6 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		if (rc)
 			goto out;
 	}
-	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
 	rc = ext_stat(fs, ino, path, &st);
 out:
 	file_unpin(fs, pinned);

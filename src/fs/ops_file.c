@@ -267,8 +267,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(fs, name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fh = file_new(fs, 0, fi->flags);

@@ -202,8 +202,8 @@ void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char 
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(fs, name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
@@ -259,8 +259,8 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, 
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(fs, name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	memset(&a, 0, sizeof(a));
@@ -296,8 +296,8 @@ void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(fs, newname)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, newname))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = files_sync(fs, ino, 1, 0);
