@@ -13,6 +13,7 @@ SMBFUSE_DEB_PACKAGES=(
 	samba smbclient samba-ad-dc samba-ad-provision winbind krb5-user
 	python3 python3-docutils
 	clang
+	rsync git make
 )
 
 smbfuse_missing_packages() {

@@ -681,6 +681,8 @@ int main(int argc, char *argv[])
 	fp.direct_io = cfg.cache == CACHE_NONE;
 	fp.rasize = cfg.rasize;
 	fp.mfsymlinks = cfg.mfsymlinks;
+	fp.namemap = cfg.namemap;
+	fp.perm = cfg.perm;
 	fp.nobrl = cfg.nobrl;
 	fp.nouser_xattr = cfg.nouser_xattr;
 	fp.closetimeo = cfg.closetimeo;

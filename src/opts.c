@@ -133,6 +133,8 @@ enum {
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 	KEY_IOCHARSET,
+	KEY_NOMAPPOSIX,
+	KEY_NOMAPCHARS,
 };
 
 static const struct fuse_opt opt_table[] = {
@@ -173,8 +175,10 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("nouser_xattr", nouser_xattr, 1),
 	OPTV("user_xattr", nouser_xattr, 0),
 	OPTV("brl", nobrl, 0),
-	OPTV("mapposix", mapposix, 1),
-	OPTV("nomapposix", mapposix, 0),
+	OPTV("mapposix", namemap, 1),
+	OPTV("mapchars", namemap, 2),
+	FUSE_OPT_KEY("nomapposix", KEY_NOMAPPOSIX),
+	FUSE_OPT_KEY("nomapchars", KEY_NOMAPCHARS),
 	FUSE_OPT_KEY("nounix", KEY_DISCARD), /* smbfuse never uses Unix extensions */
 	FUSE_OPT_KEY("iocharset=", KEY_IOCHARSET),
 	FUSE_OPT_KEY("uid=", KEY_UID),
@@ -425,6 +429,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 0;
 	case KEY_CREDENTIALS:
 		return set_str(&cfg->credentials, strchr(arg, '=') + 1, 0) ? -1 : 0;
+	case KEY_NOMAPPOSIX: /* each "no" form undoes only its own mapping */
+		if (cfg->namemap == 1)
+			cfg->namemap = 0;
+		return 0;
+	case KEY_NOMAPCHARS:
+		if (cfg->namemap == 2)
+			cfg->namemap = 0;
+		return 0;
 	case KEY_IOCHARSET:
 		if (strcasecmp(arg + 10, "utf8") && strcasecmp(arg + 10, "utf-8")) {
 			report("unsupported value in option '%s': smbfuse always uses UTF-8", arg);
@@ -1227,6 +1239,12 @@ void opts_usage(const char *prog)
 	       "  nouser_xattr          no user.* extended attributes (user_xattr: on, default)\n"
 	       "  nobrl                 keep byte-range locks local, do not send them to the\n"
 	       "                        server (default: brl, they are sent)\n"
+	       "  mapposix              store the characters SMB forbids in names (: \\ * ? \" < > |,\n"
+	       "                        control characters, a trailing space or period) as\n"
+	       "                        the Services for Mac private-use characters U+F0xx\n"
+	       "  mapchars              the same for : * ? < > | only, Services for Unix style;\n"
+	       "                        the last of the two wins (nomapposix, nomapchars: off);\n"
+	       "                        without either, such names fail with EINVAL\n"
 	       "  ro, rw                read-only / read-write mount (default rw)\n"
 	       "\n"
 	       "Caching:\n"
@@ -1236,15 +1254,15 @@ void opts_usage(const char *prog)
 	       "  actimeo=S             attribute cache time in seconds (default 1)\n"
 	       "  acregmax=S, acdirmax=S  the same for files / directories; for now the\n"
 	       "                        smaller of the two applies to both\n"
-	       "  closetimeo=S          keep a closed file's handle open S seconds (default 5)\n"
-	       "                        while its lease caches handles, for the next open; 0: off\n"
+	       "  closetimeo=S          keep a closed read-only file's handle open S seconds\n"
+	       "                        (default 5) while its lease caches handles, for the\n"
+	       "                        next open; 0: off\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"
 	       "  nounix, iocharset=utf8  Unix extensions are never used; names are UTF-8\n"
 	       "  handletimeout=MS      durable handles are not requested yet\n"
 	       "  max_channels=N        multichannel is not implemented yet\n"
-	       "  mapposix              SFM character mapping is not implemented yet\n"
 	       "\n"
 	       "fstab and automount (ignored): _netdev, nofail, auto, noauto, user, users,\n"
 	       "  owner, group, defaults, relatime, nonempty, comment=..., x-*\n"

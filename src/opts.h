@@ -98,7 +98,8 @@ struct smbf_config {
 	int mfsymlinks;          /* symlinks as Minshall+French XSym files */
 	int nobrl;               /* keep byte-range locks local (not sent to the server) */
 	int nouser_xattr;        /* no user.* xattrs (cifs.ko nouser_xattr) */
-	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
+	int namemap;             /* enum namemap: 0 none, 1 mapposix (SFM), 2 mapchars (SFU);
+				    the last of the two options given wins, as in mount.cifs */
 	double actimeo;          /* seconds */
 	int actimeo_set;
 	double acregmax;         /* seconds; < 0 = not given */

@@ -1,8 +1,8 @@
 /*
  * deferred.c - deferred close: handles kept open under a handle lease.
  *
- * When the last user of an open file lets go (release) while its lease still
- * caches handles (SMB2_LEASE_HANDLE_CACHING), the SMB handle is parked for
+ * When the last user of a read-only open file lets go (release) while its
+ * lease still caches handles (SMB2_LEASE_HANDLE_CACHING), the SMB handle is parked for
  * `closetimeo` seconds instead of closed. The next open of the same inode
  * with an access mode the parked handle covers takes it back: no CREATE, no
  * round trip. A parked handle is closed:
@@ -36,6 +36,14 @@ struct parked {
 };
 
 struct deferred {
+	/*
+	 * Namespace gate: unlink/rename hold it shared while they close kept
+	 * handles and change the name; a release holds it exclusively from
+	 * leaving the open-file list to parking. Otherwise an unlink could fall
+	 * between the two, see the file neither open nor kept, and leave it
+	 * delete-pending behind a handle parked a moment later.
+	 */
+	pthread_rwlock_t gate;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct parked *list;
@@ -134,6 +142,7 @@ int defer_start(struct smbfs *fs)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	pthread_rwlock_init(&d->gate, NULL);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	fs->deferred = d;
@@ -160,6 +169,7 @@ void defer_stop(struct smbfs *fs)
 	close_list(fs, left);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
+	pthread_rwlock_destroy(&d->gate);
 	free(d);
 	fs->deferred = NULL;
 }
@@ -171,9 +181,15 @@ int defer_park(struct smbfs *fs, struct smbfs_file *fh, int accmode, const char 
 
 	const char *base;
 
-	if (!d || !fh->file || fh->append || !path || fh->locks ||
+	if (!d || !fh->file || accmode != O_RDONLY || !path || fh->locks ||
 	    !(smbc_file_lease(fh->file) & SMB2_LEASE_HANDLE_CACHING))
-		return 0; /* a handle that ever held byte-range locks closes: that drops them */
+		return 0;
+	/*
+	 * Only read-only handles: Samba stamps a file's write time when the
+	 * handle that wrote it closes (or 2 s later), so a written file kept open
+	 * would show its old mtime meanwhile (make, rsync would be fooled). And a
+	 * handle that ever held byte-range locks closes, which drops them.
+	 */
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	if (!strncmp(base, ".smbfuse", 8))
@@ -204,6 +220,30 @@ int defer_park(struct smbfs *fs, struct smbfs_file *fh, int accmode, const char 
 	pthread_mutex_unlock(&d->lock);
 	fh->file = NULL; /* ours now */
 	return 1;
+}
+
+void defer_ns_begin(struct smbfs *fs)
+{
+	if (fs->deferred)
+		pthread_rwlock_rdlock(&fs->deferred->gate);
+}
+
+void defer_ns_end(struct smbfs *fs)
+{
+	if (fs->deferred)
+		pthread_rwlock_unlock(&fs->deferred->gate);
+}
+
+void defer_release_begin(struct smbfs *fs)
+{
+	if (fs->deferred)
+		pthread_rwlock_wrlock(&fs->deferred->gate);
+}
+
+void defer_release_end(struct smbfs *fs)
+{
+	if (fs->deferred)
+		pthread_rwlock_unlock(&fs->deferred->gate);
 }
 
 /* An access mode the parked handle's covers. */

@@ -19,6 +19,7 @@
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
+#include "wire/namemap.h"
 #include "wire/smb2.h"
 #include "wire/time.h"
 
@@ -182,6 +183,31 @@ int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop)
 	return rc;
 }
 
+struct smbfs_file *file_pin_writer(struct smbfs *fs, fuse_ino_t ino)
+{
+	struct smbfs_file *fh = NULL;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && !fh; f = f->next) {
+		if (f->ino == ino && f->wb) {
+			fh = f;
+			fh->users++;
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	return fh;
+}
+
+void file_unpin(struct smbfs *fs, struct smbfs_file *fh)
+{
+	if (!fh)
+		return;
+	pthread_mutex_lock(&fs->files_lock);
+	fh->users--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 {
 	struct smbfs *fs = calloc(1, sizeof(*fs));
@@ -223,8 +249,9 @@ void smbfs_free(struct smbfs *fs)
 	free(fs);
 }
 
-/* Share path of an inode, with the mount's subdirectory in front. */
-int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
+/* Share path of an inode, with the mount's subdirectory in front, names as on the mount. */
+static int ino_path_posix(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf,
+			  size_t size, size_t *prefix)
 {
 	size_t pre = 0;
 	int rc;
@@ -249,16 +276,43 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
 		else
 			buf[pre] = '/';
 	}
+	*prefix = pre;
 	return 0;
 }
 
-int valid_name(const char *name)
+/*
+ * Every name that goes to the server passes here, and every name a listing
+ * brings back through dir_add (ops_dir.c): the inode table, the negative
+ * cache and the kernel only ever see POSIX names. The subdirectory prefix
+ * is a server path as the user typed it and is not mapped.
+ */
+int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size)
 {
-	/* Characters SMB forbids in names (MS-FSCC 2.1.5.2). */
-	for (const char *p = name; *p; p++)
-		if (strchr("\\:*?\"<>|", *p) || (unsigned char)*p < 0x20)
-			return 0;
-	return 1;
+	char posix[PATH_CAP];
+	size_t pre;
+	int rc;
+
+	if (fs->p.namemap == NAMEMAP_NONE)
+		return ino_path_posix(fs, ino, child, buf, size, &pre);
+	rc = ino_path_posix(fs, ino, child, posix, sizeof(posix), &pre);
+	if (rc)
+		return rc;
+	if (pre >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, posix, pre);
+	return namemap_to_server((enum namemap)fs->p.namemap, posix + pre, buf + pre, size - pre);
+}
+
+int check_name(struct smbfs *fs, const char *name)
+{
+	/*
+	 * NAME_MAX as cifs.ko applies it (servers allow 255 UTF-16 units, but a
+	 * longer UTF-8 name would not fit struct dirent); characters SMB forbids
+	 * in names (MS-FSCC 2.1.5.2), unless mapposix/mapchars map them.
+	 */
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	return namemap_valid((enum namemap)fs->p.namemap, name) ? 0 : -EINVAL;
 }
 
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,

@@ -23,9 +23,11 @@ struct smbfs_params {
 	size_t wsize;          /* largest WRITE */
 	int direct_io;         /* cache=none */
 	size_t rasize;         /* readahead window limit per file */
-	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_ext.c) */
-	int nobrl;             /* keep byte-range locks local to the kernel (ops_ext.c) */
-	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_ext.c) */
+	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_link.c) */
+	int nobrl;             /* keep byte-range locks local to the kernel (ops_lock.c) */
+	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_xattr.c) */
+	int namemap;           /* enum namemap: mapposix/mapchars (files.c, ops_dir.c) */
+	int perm;              /* perm: chown to another owner fails (ops_entry.c) */
 	unsigned closetimeo;   /* seconds a handle-leased handle stays open after close (deferred.c) */
 };
 
@@ -40,7 +42,7 @@ struct smbfs {
 	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
 	struct notifier *notifier; /* lease breaks, fs/notify.c */
 	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
-	int no_reparse_symlinks;  /* atomic; ops_ext.c: the server stores no reparse points */
+	int no_reparse_symlinks;  /* atomic; ops_link.c: the server stores no reparse points */
 	pthread_mutex_t files_lock;
 	pthread_cond_t files_cond;
 	struct smbfs_file *files; /* open files, protected by files_lock */

@@ -19,7 +19,7 @@ struct smbfs_file {
 	struct smbfs_file *next; /* fs->files, protected by fs->files_lock */
 	int users;               /* files_sync() callers; protected by fs->files_lock */
 	uint8_t lease_key[16];   /* shared by all open files of one inode */
-	struct ext_locks *locks; /* byte-range locks held through this handle (ops_ext.c) */
+	struct ext_locks *locks; /* byte-range locks held through this handle (ops_lock.c) */
 	/* pending.c, under fs->files_lock: attributes kept locally under a write lease */
 	struct smb_stat st;      /* valid when st_known */
 	int st_known;
@@ -36,8 +36,19 @@ int file_free(struct smbfs *fs, struct smbfs_file *fh);
 void files_renamed(struct smbfs *fs, fuse_ino_t ino, const char *path);
 int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop);
 #define FILES_DROP_DATA 2 /* files_sync drop: prefetched data only */
+/* An open file of ino opened for writing, pinned (file_unpin), or NULL. */
+struct smbfs_file *file_pin_writer(struct smbfs *fs, fuse_ino_t ino);
+void file_unpin(struct smbfs *fs, struct smbfs_file *fh);
+/*
+ * The server path of ino (or of its child), in the server's spelling of names
+ * (mapposix/mapchars applied). -ENOENT, -ENAMETOOLONG.
+ */
 int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, size_t size);
-int valid_name(const char *name);
+/*
+ * Whether name can exist on the server: 0, -EINVAL (a character SMB forbids
+ * that mapposix/mapchars do not map), -ENAMETOOLONG (over NAME_MAX bytes).
+ */
+int check_name(struct smbfs *fs, const char *name);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 
@@ -56,6 +67,11 @@ int defer_key(struct smbfs *fs, fuse_ino_t ino, uint8_t key[16]);
 void defer_lease_break(struct smbfs *fs, const uint8_t key[16], uint32_t new_state);
 /* Before unlink/rename/rmdir of path: close parked handles of it and below it. */
 void defer_close_path(struct smbfs *fs, const char *path);
+/* Around unlink/rename/rmdir (shared), and around release's unlist+park (exclusive). */
+void defer_ns_begin(struct smbfs *fs);
+void defer_ns_end(struct smbfs *fs);
+void defer_release_begin(struct smbfs *fs);
+void defer_release_end(struct smbfs *fs);
 
 /* --- pending.c: attributes of files being written, kept locally under a write lease --- */
 /* The open returned st (before the file is registered). */
@@ -108,35 +124,43 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi);
 
-/* --- ops_ext.c: symlinks, links, xattrs, fallocate, lseek, copy_file_range, locks --- */
+/* --- ops_ext.c: fallocate, lseek, copy_file_range, unlink/rename of open files --- */
 void ext_init(struct smbfs *fs, struct fuse_conn_info *conn);
-/* The session ends: answer the lock requests still waiting (EINTR). */
-void ext_destroy(struct smbfs *fs);
-/* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
-void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
-void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);
-/* close(): drop the POSIX locks owner holds on ino. */
-void ext_flush_locks(struct smbfs *fs, fuse_ino_t ino, uint64_t owner);
 /* Attributes of ino: through an open handle of it if there is one, else by path. */
 int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st);
 /* unlink/rename that keep an open file working for those who have it open. */
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path);
 int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, const char *from,
 	       const char *to, int replace);
-void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void op_readlink(fuse_req_t req, fuse_ino_t ino);
-void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
-void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		 size_t size, int flags);
-void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		  struct fuse_file_info *fi);
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);
 void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
 			struct fuse_file_info *fi_out, size_t len, int flags);
+
+/* --- ops_link.c: symlinks, hard links, special files, reparse points --- */
+/* Attributes of a symlink (XSym file or reparse point) or special file become S_IF*. */
+void ext_fix_attr(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s, struct stat *st);
+void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+/* Regular files only; FIFOs, sockets and devices: EPERM. */
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void op_readlink(fuse_req_t req, fuse_ino_t ino);
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+
+/* --- ops_xattr.c: user.* xattrs as SMB extended attributes --- */
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		 size_t size, int flags);
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* --- ops_lock.c: byte-range locks and flock --- */
+/* The session ends: answer the lock requests still waiting (EINTR). */
+void ext_destroy(struct smbfs *fs);
+void ext_file_free(struct smbfs *fs, struct smbfs_file *fh);
+/* close(): drop the POSIX locks owner holds on ino. */
+void ext_flush_locks(struct smbfs *fs, fuse_ino_t ino, uint64_t owner);
 void op_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock);
 void op_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct flock *lock,
 	      int sleep);

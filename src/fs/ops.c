@@ -141,6 +141,12 @@ static void g_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const
 	op_symlink(req, link, parent, name);
 }
 
+static void g_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	guard(req);
+	op_mknod(req, parent, name, mode, rdev);
+}
+
 static void g_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	guard(req);
@@ -220,6 +226,7 @@ const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.rename = g_rename,
 	.setattr = g_setattr,
 	.symlink = g_symlink,
+	.mknod = g_mknod,
 	.readlink = g_readlink,
 	.link = g_link,
 	.getxattr = g_getxattr,

@@ -15,6 +15,7 @@
 #include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
+#include "wire/namemap.h"
 #include "wire/smb2.h"
 #include "wire/time.h"
 
@@ -27,6 +28,7 @@ struct dir_handle {
 	struct dir_entry *ents;
 	size_t n;
 	size_t cap;
+	enum namemap map; /* names come back in the mount's spelling (mapposix/mapchars) */
 };
 
 static void dir_free(struct dir_handle *d)
@@ -56,7 +58,17 @@ static int dir_add(const char *name, const struct smb_stat *st, void *arg)
 		d->ents = ne;
 		d->cap = nc;
 	}
-	d->ents[d->n].name = strdup(name);
+	if (d->map == NAMEMAP_NONE) {
+		d->ents[d->n].name = strdup(name);
+	} else {
+		size_t len = strlen(name) + 1;
+		d->ents[d->n].name = malloc(len);
+		if (d->ents[d->n].name &&
+		    namemap_from_server(d->map, name, d->ents[d->n].name, len)) {
+			free(d->ents[d->n].name); /* cannot happen: never longer than name */
+			return -EIO;
+		}
+	}
 	if (!d->ents[d->n].name)
 		return -ENOMEM;
 	d->ents[d->n].st = *st;
@@ -76,6 +88,7 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	d->map = (enum namemap)fs->p.namemap;
 	rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
 		rc = smbc_list_dir(fs->client, path, dir_add, d);
@@ -174,8 +187,8 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
@@ -199,12 +212,15 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 		return;
 	}
 	rc = ino_path(fs, parent, name, path, sizeof(path));
+	defer_ns_begin(fs);
 	if (!rc)
 		defer_close_path(fs, path); /* a kept handle would keep the name alive */
 	if (!rc)
 		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
+	if (!rc)
+		itab_unlink(fs->itab, parent, name); /* before a release may park it by name */
+	defer_ns_end(fs);
 	if (!rc) {
-		itab_unlink(fs->itab, parent, name);
 		neg_add(fs->neg, parent, name);
 	}
 	fuse_reply_err(req, rc ? -rc : 0);
@@ -235,8 +251,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE/WHITEOUT: SMB cannot */
 		return;
 	}
-	if (!valid_name(newname)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, newname))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	rc = ino_path(fs, parent, name, from, sizeof(from));
@@ -244,19 +260,21 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
 	if (!rc) {
 		/* kept handles below either name would block or outlive the rename */
+		defer_ns_begin(fs);
 		defer_close_path(fs, from);
 		defer_close_path(fs, to);
 		rc = ext_rename(fs, newparent, newname, from, to, !(flags & RENAME_NOREPLACE));
-	}
-	if (!rc) {
-		/* not neg_add(old name): a case-only rename keeps it valid on the server */
-		neg_del(fs->neg, newparent, newname);
-		rc = itab_rename(fs->itab, parent, name, newparent, newname);
-	}
-	if (!rc) {
-		fuse_ino_t moved = itab_find(fs->itab, newparent, newname);
-		if (moved)
-			files_renamed(fs, moved, to);
+		if (!rc) {
+			/* not neg_add(old name): a case-only rename keeps it valid on the server */
+			neg_del(fs->neg, newparent, newname);
+			rc = itab_rename(fs->itab, parent, name, newparent, newname);
+		}
+		if (!rc) {
+			fuse_ino_t moved = itab_find(fs->itab, newparent, newname);
+			if (moved)
+				files_renamed(fs, moved, to);
+		}
+		defer_ns_end(fs); /* a release parks by the new name from here */
 	}
 	fuse_reply_err(req, rc ? -rc : 0);
 }

@@ -58,8 +58,10 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_ino_t ino;
 	int rc;
 
-	if (!valid_name(name)) {
-		fuse_reply_err(req, ENOENT);
+	rc = check_name(fs, name);
+	if (rc) {
+		/* a forbidden character: no such file can exist */
+		fuse_reply_err(req, rc == -EINVAL ? ENOENT : -rc);
 		return;
 	}
 	if (neg_hit(fs->neg, parent, name)) {
@@ -177,6 +179,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = fi ? (struct smbfs_file *)(uintptr_t)fi->fh : NULL;
+	struct smbfs_file *pinned = NULL;
 	struct smb_stat st;
 	struct stat out;
 	char path[PATH_CAP];
@@ -188,11 +191,29 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	/*
+	 * Without Unix extensions no owner is stored: every file shows uid=/gid=.
+	 * With perm a chown to another owner fails, since it cannot happen; with
+	 * noperm (default) it is accepted and changes nothing, as in cifs.ko.
+	 */
+	if (fs->p.perm && (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->p.pol.uid) ||
+			   ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->p.pol.gid))) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	/* chmod/utimens of a file this mount is writing: kept until close (pending.c) */
 	if (pend_setattr(fs, ino, attr, to_set, &st)) {
 		rc = 0;
 		goto out;
 	}
+	/*
+	 * futimens(), fchmod() and utimensat() on a file this mount has open for
+	 * writing: set the times through that handle. Samba then keeps them
+	 * ("sticky" write time); set through another handle, the writer's close
+	 * would stamp the time of its last write over them (cp -a, tar x).
+	 */
+	if (!fh)
+		fh = pinned = file_pin_writer(fs, ino);
 	/* Buffered writes land before the new size or times; cached data is stale after. */
 	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
 	if (!rc)
@@ -244,10 +265,10 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		if (rc)
 			goto out;
 	}
-	/* uid/gid cannot be changed without unix extensions: accept like cifs.ko noperm. */
 	rc = ext_stat(fs, ino, path, &st);
 	pend_forget(fs, ino); /* the server's copy changed under the local one */
 out:
+	file_unpin(fs, pinned);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

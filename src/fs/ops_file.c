@@ -207,9 +207,15 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = 0, rc2;
 
 	(void)ino;
-	file_unlist(fs, fh);
 	if (fh->wb)
 		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
+	defer_release_begin(fs); /* no unlink/rename between unlisting and parking */
+	file_unlist(fs, fh);
+	if (fh->wb) {
+		rc2 = wb_flush(fh->wb); /* what a files_sync() user may have left */
+		if (!rc)
+			rc = rc2;
+	}
 	rc2 = pend_flush(fs, fh); /* times and attributes set while it was open */
 	if (!rc)
 		rc = rc2;
@@ -219,6 +225,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!ino_path(fs, fh->ino, NULL, path, sizeof(path)))
 			(void)defer_park(fs, fh, fh->accmode, path);
 	}
+	defer_release_end(fs);
 	rc2 = file_free(fs, fh);
 	if (!rc)
 		rc = rc2;
@@ -361,8 +368,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (!valid_name(name)) {
-		fuse_reply_err(req, EINVAL);
+	if ((rc = check_name(fs, name))) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fh = file_new(fs, 0, fi->flags);

@@ -77,7 +77,7 @@ OPTIONS = ('username', 'user', 'password', 'pass', 'domain', 'dom', 'workgroup',
            'max_credits', 'rsize', 'wsize', 'rasize', 'uid', 'gid', 'file_mode', 'dir_mode',
            'noperm', 'perm', 'serverino', 'noserverino', 'mfsymlinks', 'nobrl', 'ro', 'rw',
            'cache', 'actimeo', 'acregmax', 'acdirmax', 'forceuid', 'forcegid', 'nounix',
-           'iocharset', 'closetimeo', 'handletimeout', 'max_channels', 'mapposix', 'loglevel',
+           'iocharset', 'closetimeo', 'handletimeout', 'max_channels', 'mapposix', 'mapchars', 'loglevel',
            'debug', '_netdev', 'nofail', 'noauto', 'user', 'users', 'defaults', 'relatime',
            'nonempty', 'comment')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -756,3 +756,63 @@ def test_rename_noreplace_and_exchange(t):
     assert sorted(os.listdir(_srv(t, ''))) == ['b', 'c']
     _raises(errno.EINVAL, _renameat2, mnt + '/b', mnt + '/c', RENAME_EXCHANGE)
     t.umount(mnt)
+
+
+# ------------------------------------------------------------------ what SMB cannot express
+
+def test_what_smb_cannot_express(t):
+    """The README table "What SMB cannot express": each row as it happens."""
+    import socket
+    mnt = t.mount('rw')
+    with open(mnt + '/f', 'w') as f:
+        f.write('x')
+    uid, gid = os.getuid(), os.getgid()
+    # ownership: not stored; noperm (default) accepts a chown and changes nothing
+    os.chown(mnt + '/f', uid + 1234, gid + 1234)
+    st = os.stat(mnt + '/f')
+    assert (st.st_uid, st.st_gid) == (uid, gid)
+    # mode: file_mode, minus the write bits when read-only; set-id bits dropped
+    os.chmod(mnt + '/f', 0o4600)
+    assert stat.S_IMODE(os.stat(mnt + '/f').st_mode) == 0o755
+    os.chmod(mnt + '/f', 0o444)
+    assert stat.S_IMODE(os.stat(mnt + '/f').st_mode) == 0o555
+    if uid != 0:  # root passes the kernel's check but not the server's
+        _raises(errno.EACCES, open, mnt + '/f', 'w')
+    os.chmod(mnt + '/f', 0o644)
+    assert stat.S_IMODE(os.stat(mnt + '/f').st_mode) == 0o755
+    assert os.stat(mnt).st_nlink == 2
+    # special files: none; a regular file by mknod works
+    _raises(errno.EPERM, os.mkfifo, mnt + '/fifo')
+    _raises(errno.EPERM, os.mknod, mnt + '/null', stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    s = socket.socket(socket.AF_UNIX)
+    _raises(errno.EPERM, s.bind, mnt + '/sock')
+    s.close()
+    os.mknod(mnt + '/reg', stat.S_IFREG | 0o644)
+    assert os.path.isfile(_srv(t, 'reg'))
+    assert sorted(os.listdir(_srv(t, ''))) == ['f', 'reg']
+    # no symlinks on this server without mfsymlinks
+    _raises(errno.EPERM, os.symlink, 'f', mnt + '/l')
+    # hard links stay inside the mount
+    other = t.new_mountpoint('local')
+    _raises(errno.EXDEV, os.link, mnt + '/f', other + '/f')
+    # no anonymous files, no xattr namespaces but user.*, no POSIX ACLs
+    _raises(errno.EOPNOTSUPP, os.open, mnt, os.O_TMPFILE | os.O_RDWR, 0o600)
+    for ns in ('security.x', 'trusted.x'):
+        _raises(errno.EOPNOTSUPP, os.setxattr, mnt + '/f', ns, b'1')
+    _raises(errno.ENODATA, os.getxattr, mnt + '/f', 'system.posix_acl_access')
+    # names: NAME_MAX bytes; Samba is case-insensitive (case-only renames work)
+    with open(mnt + '/' + 'n' * 255, 'w'):
+        pass
+    _raises(errno.ENAMETOOLONG, open, mnt + '/' + 'n' * 256, 'w')
+    _raises(errno.ENAMETOOLONG, os.stat, mnt + '/' + 'n' * 256)
+    with open(mnt + '/Case', 'w') as f:
+        f.write('c')
+    with open(mnt + '/CASE') as f:
+        assert f.read() == 'c'
+    t.umount(mnt)
+    # perm: the kernel checks modes, and a chown to another owner fails
+    mnt = t.mount('rw', 'perm')
+    os.chown(mnt + '/f', uid, gid)
+    _raises(errno.EPERM, os.chown, mnt + '/f', uid + 1234, -1)
+    _raises(errno.EPERM, os.chown, mnt + '/f', -1, gid + 1234)
+    t.umount(mnt)

@@ -267,6 +267,33 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* mapposix / mapchars: the last wins; each "no" form clears only its own mapping. */
+START_TEST(name_mapping_options)
+{
+	static const struct {
+		const char *opts;
+		int want;
+	} cases[] = {
+		{"rw", 0},
+		{"mapposix", 1},
+		{"mapchars", 2},
+		{"mapchars,mapposix", 1},
+		{"mapposix,mapchars", 2},
+		{"mapposix,nomapposix", 0},
+		{"mapposix,nomapchars", 1},
+		{"mapchars,nomapposix", 2},
+		{"mapchars,nomapchars", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run *r = parse("//h/s", "/mnt", "-o", cases[i].opts, NULL);
+		ck_assert_msg(r->rc == 0, "%s: %s", cases[i].opts, last_err);
+		ck_assert_msg(r->cfg.namemap == cases[i].want, "%s: namemap %d, want %d",
+			      cases[i].opts, r->cfg.namemap, cases[i].want);
+		run_free(r);
+	}
+}
+END_TEST
+
 START_TEST(cifs_options)
 {
 	struct run *r = parse("//h/s", "/mnt", "-o",
@@ -299,7 +326,8 @@ START_TEST(cifs_options)
 	ck_assert_uint_eq(r->cfg.echo_interval, 7);
 	ck_assert_int_eq(r->cfg.soft, 1);
 	ck_assert_int_eq(r->cfg.serverino, 0);
-	ck_assert(r->cfg.mfsymlinks && r->cfg.nobrl && r->cfg.mapposix);
+	ck_assert(r->cfg.mfsymlinks && r->cfg.nobrl);
+	ck_assert_int_eq(r->cfg.namemap, 1);
 	ck_assert_uint_eq(r->cfg.handletimeout, 30000);
 	ck_assert_uint_eq(r->cfg.max_channels, 4);
 	ck_assert_str_eq(r->cfg.port, "1445");
@@ -836,6 +864,7 @@ static Suite *opts_suite(void)
 	tcase_add_test(tc, attribute_timeouts);
 	tcase_add_test(tc, process_flags);
 	tcase_add_test(tc, fuse_and_fstab_options);
+	tcase_add_test(tc, name_mapping_options);
 	tcase_add_test(tc, option_errors);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, ports);
