@@ -65,11 +65,12 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (neg_hit(fs->neg, parent, name)) {
 		rc = -ENOENT; /* known missing: no round trip */
 	} else {
+		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		rc = ino_path(fs, parent, name, path, sizeof(path));
 		if (!rc)
 			rc = smbc_stat(fs->client, path, &st);
 		if (rc == -ENOENT)
-			neg_add(fs->neg, parent, name);
+			neg_add_since(fs->neg, parent, name, gen);
 	}
 	if (rc) {
 		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
