@@ -37,6 +37,7 @@ struct smbfs {
 	char *subdir;
 	struct ra_budget ra_budget;
 	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
+	struct dircache *dc;      /* directory listings; NULL when actimeo is 0 or cache=none */
 	struct notifier *notifier; /* lease breaks, fs/notify.c */
 	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
 	int no_reparse_symlinks;  /* atomic; ops_ext.c: the server stores no reparse points */

@@ -93,6 +93,11 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino);
 void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+/* ops_wrap.c: create, symlink, link fenced for the directory cache. */
+void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		  struct fuse_file_info *fi);
+void op_symlink_dc(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void op_link_dc(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 /* ops_stats.c: user.smbfuse.* debug counters on the root, else op_getxattr. */
 void op_getxattr_stats(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

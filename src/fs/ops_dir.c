@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
@@ -18,67 +19,63 @@
 #include "wire/smb2.h"
 #include "wire/time.h"
 
-struct dir_entry {
-	char *name;
-	struct smb_stat st;
-};
-
+/*
+ * An open directory: a listing, fetched at opendir or shared with the
+ * directory cache (src/cache/dircache.c). A listing served from the cache
+ * gives the kernel attributes only for names it does not know yet, and only
+ * while the cache trusts them; for names it knows, the kernel keeps its own
+ * attributes (they follow this mount's writes), so the entry goes without
+ * (nodeid 0: the name only).
+ */
 struct dir_handle {
-	struct dir_entry *ents;
-	size_t n;
-	size_t cap;
+	struct dc_list *l;
+	int cached;       /* served from the directory cache */
+	double remaining; /* seconds a cached listing stays valid */
 };
 
 static void dir_free(struct dir_handle *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->ents[i].name);
-	free(d->ents);
+	dc_list_put(d->l);
 	free(d);
 }
 
-static int dir_add(const char *name, const struct smb_stat *st, void *arg)
+/* Fetch ino's listing from the server, keeping it in the cache when allowed. */
+static int dir_fetch(struct smbfs *fs, fuse_ino_t ino, struct dir_handle *d)
 {
-	struct dir_handle *d = arg;
-	if (!name) { /* the listing restarts after a reconnect */
-		for (size_t i = 0; i < d->n; i++)
-			free(d->ents[i].name);
-		d->n = 0;
-		return 0;
-	}
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 64;
-		struct dir_entry *ne = realloc(d->ents, nc * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		d->ents = ne;
-		d->cap = nc;
-	}
-	d->ents[d->n].name = strdup(name);
-	if (!d->ents[d->n].name)
+	struct dc_ticket t = dc_begin_fetch(fs->dc);
+	char path[PATH_CAP];
+	int rc;
+
+	d->l = dc_list_new();
+	if (!d->l)
 		return -ENOMEM;
-	d->ents[d->n].st = *st;
-	d->n++;
-	return 0;
+	d->l->epoch = t.epoch;
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_list_dir(fs->client, path, dc_list_add, d->l);
+	if (!rc)
+		dc_store(fs->dc, ino, &t, d->l);
+	return rc;
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d;
-	char path[PATH_CAP];
-	int rc;
+	int rc = 0;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = ino_path(fs, ino, NULL, path, sizeof(path));
-	if (!rc)
-		rc = smbc_list_dir(fs->client, path, dir_add, d);
+	d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	if (d->l)
+		d->cached = 1;
+	else
+		rc = dir_fetch(fs, ino, d);
 	if (rc) {
 		dir_free(d);
 		fuse_reply_err(req, -rc);
@@ -90,11 +87,22 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dir_free(d);
 }
 
+/* A readdirplus entry with the name only: the kernel uses what it knows. */
+static void name_only(struct smbfs *fs, const struct dc_ent *de, size_t i,
+		      struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	statmap_fill(&fs->p.pol, &de->st, 0, &e->attr);
+	e->attr.st_ino = de->st.ino ? de->st.ino : (ino_t)(i + 2);
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct dc_list *l = d->l;
+	int trusted = !d->cached || dc_attrs_trusted(fs->dc, l);
 	char *buf, *p;
 	size_t left = size;
 
@@ -104,8 +112,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	p = buf;
-	for (size_t i = (size_t)off; i < d->n; i++) {
-		struct dir_entry *de = &d->ents[i];
+	for (size_t i = (size_t)off; i < l->n; i++) {
+		struct dc_ent *de = &l->ents[i];
 		int dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
 		size_t need;
 
@@ -126,11 +134,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
+			} else if (d->cached &&
+				   (!trusted || itab_find(fs->itab, ino, de->name))) {
+				name_only(fs, de, i, &e);
 			} else {
 				fuse_ino_t cino = itab_lookup(fs->itab, ino, de->name, 1);
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);
+				if (d->cached) { /* valid no longer than the listing */
+					if (e.attr_timeout > d->remaining)
+						e.attr_timeout = d->remaining;
+					if (e.entry_timeout > d->remaining)
+						e.entry_timeout = d->remaining;
+				}
 			}
 			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
 		}
@@ -178,14 +195,15 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
 		rc = smbc_mkdir(fs->client, path, &st);
-	if (rc) {
+	if (rc)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+	else
+		reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+	dc_end_change(fs->dc, parent);
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int is_dir)
@@ -198,14 +216,21 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
 		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
 	if (!rc) {
+		if (is_dir) {
+			fuse_ino_t gone = itab_find(fs->itab, parent, name);
+			if (gone)
+				dc_inval(fs->dc, gone);
+		}
 		itab_unlink(fs->itab, parent, name);
 		neg_add(fs->neg, parent, name);
 	}
 	fuse_reply_err(req, rc ? -rc : 0);
+	dc_end_change(fs->dc, parent);
 }
 
 void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -237,6 +262,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
+	dc_begin_change(fs->dc, newparent);
 	rc = ino_path(fs, parent, name, from, sizeof(from));
 	if (!rc)
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
@@ -253,4 +280,6 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 			files_renamed(fs, moved, to);
 	}
 	fuse_reply_err(req, rc ? -rc : 0);
+	dc_end_change(fs->dc, newparent);
+	dc_end_change(fs->dc, parent);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
@@ -36,6 +37,9 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	ext_init(fs, conn);
+	/* Listings: up to 256 directories and 256k names (about 40 MiB at worst). */
+	if (!fs->p.direct_io)
+		fs->dc = dc_new(256, 256 * 1024, fs->p.attr_timeout);
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -44,7 +48,10 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 
 void op_destroy(void *userdata)
 {
-	ext_destroy(userdata); /* answer blocked lock requests before the session goes */
+	struct smbfs *fs = userdata;
+	ext_destroy(fs); /* answer blocked lock requests before the session goes */
+	dc_free(fs->dc);
+	fs->dc = NULL;
 }
 
 /* ------------------------------------------------------------------ entries */
@@ -95,16 +102,47 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	itab_forget(fs_of(req)->itab, ino, nlookup);
+	struct smbfs *fs = fs_of(req);
+	dc_note_forget(fs->dc);
+	itab_forget(fs->itab, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	struct smbfs *fs = fs_of(req);
+	dc_note_forget(fs->dc);
 	for (size_t i = 0; i < count; i++)
 		itab_forget(fs->itab, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+}
+
+/*
+ * A directory with a kept listing: its "." entry carries the directory's
+ * attributes, as fresh as the listing (the kernel re-asks after every
+ * readdir, for the access time). Returns 1 when it answered.
+ */
+static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
+{
+	double rem = 0;
+	struct dc_list *l = dc_lookup(fs->dc, ino, &rem);
+	struct stat out;
+	int done = 0;
+
+	if (!l)
+		return 0;
+	for (size_t i = 0; i < l->n && i < 2; i++) {
+		const struct smb_stat *st = &l->ents[i].st;
+		if (strcmp(l->ents[i].name, ".") != 0 || !(st->attrs & FILE_ATTRIBUTE_DIRECTORY))
+			continue;
+		statmap_fill(&fs->p.pol, st, ino, &out);
+		ext_fix_attr(fs, ino, st, &out);
+		fuse_reply_attr(req, &out, rem < fs->p.attr_timeout ? rem : fs->p.attr_timeout);
+		done = 1;
+		break;
+	}
+	dc_list_put(l);
+	return done;
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -116,6 +154,8 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
+	if (getattr_cached_dir(fs, req, ino))
+		return;
 	/* The size on the server counts only once buffered writes are out. */
 	rc = files_sync(fs, ino, 1, 0);
 	if (!rc)

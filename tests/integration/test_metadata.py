@@ -193,4 +193,12 @@ def test_round_trips_ls_l(t):
     assert rt <= want, 'ls -l of %d entries cost %d round trips, want %d' % (n, rt, want)
     print('ls -l of %d entries: %d round trips (target %d)' % (n, rt, want))
     assert len(_ls_l(mnt + '/lsdir')) == n
+    # warm, within actimeo: the listing, names and attributes are cached
+    rt = _cost(mnt, lambda: _ls_l(mnt + '/lsdir'))
+    assert rt == 0, 'a warm ls -l cost %d round trips' % rt
+    # a local change drops the listing: the next one shows it, at full cost
+    open(mnt + '/lsdir/new', 'w').close()
+    os.unlink(mnt + '/lsdir/f00000')
+    names = os.listdir(mnt + '/lsdir')
+    assert 'new' in names and 'f00000' not in names and len(names) == n
     t.umount(mnt)

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/readahead.h"
 #include "cache/writeback.h"
@@ -307,6 +308,249 @@ START_TEST(test_neg_inval_dir)
 	neg_clear(nc);
 	ck_assert_uint_eq(neg_count(nc), 0);
 	neg_free(nc);
+}
+END_TEST
+
+
+/* ------------------------------------------------------------------ dircache */
+
+static struct dc_list *listing(int n, const char *prefix)
+{
+	struct dc_list *l = dc_list_new();
+	struct smb_stat st;
+	char name[64];
+	memset(&st, 0, sizeof(st));
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s%d", prefix, i);
+		st.size = (uint64_t)i;
+		ck_assert_int_eq(dc_list_add(name, &st, l), 0);
+	}
+	return l;
+}
+
+START_TEST(test_dc_store_lookup_expiry)
+{
+	struct dircache *dc = dc_new(16, 1000, 0.15);
+	struct dc_ticket t = dc_begin_fetch(dc);
+	struct dc_list *l = listing(10, "f"), *got;
+	double rem = 0;
+
+	ck_assert_ptr_null(dc_lookup(dc, 7, NULL));
+	ck_assert_int_eq(dc_store(dc, 7, &t, l), 1);
+	got = dc_lookup(dc, 7, &rem);
+	ck_assert_ptr_eq(got, l);
+	ck_assert(rem > 0 && rem <= 0.15);
+	ck_assert_uint_eq(got->n, 10);
+	ck_assert_str_eq(got->ents[3].name, "f3");
+	ck_assert_uint_eq(got->ents[3].st.size, 3);
+	dc_list_put(got);
+	ck_assert_ptr_null(dc_lookup(dc, 8, NULL)); /* per directory */
+	usleep(200 * 1000);
+	ck_assert_ptr_null(dc_lookup(dc, 7, NULL)); /* expired */
+	ck_assert_uint_eq(dc_count(dc, NULL), 0);
+	/* an open directory handle keeps its listing after the cache let go */
+	ck_assert_str_eq(l->ents[9].name, "f9");
+	dc_list_put(l);
+	dc_free(dc);
+}
+END_TEST
+
+START_TEST(test_dc_disabled)
+{
+	struct dc_list *l = listing(1, "x");
+	struct dc_ticket t = dc_begin_fetch(NULL);
+	ck_assert_ptr_null(dc_new(16, 1000, 0));
+	ck_assert_ptr_null(dc_new(0, 1000, 1));
+	ck_assert_int_eq(dc_store(NULL, 1, &t, l), 0);
+	ck_assert_ptr_null(dc_lookup(NULL, 1, NULL));
+	dc_inval(NULL, 1);
+	dc_begin_change(NULL, 1);
+	dc_end_change(NULL, 1);
+	dc_note_forget(NULL);
+	dc_free(NULL);
+	dc_list_put(l);
+	dc_list_put(NULL);
+}
+END_TEST
+
+START_TEST(test_dc_restart_empties)
+{
+	struct dc_list *l = listing(5, "a");
+	struct smb_stat st = {0};
+	dc_list_add(NULL, NULL, l); /* the listing restarts after a reconnect */
+	ck_assert_uint_eq(l->n, 0);
+	dc_list_add("b", &st, l);
+	ck_assert_uint_eq(l->n, 1);
+	ck_assert_str_eq(l->ents[0].name, "b");
+	dc_list_put(l);
+}
+END_TEST
+
+START_TEST(test_dc_bounds_lru)
+{
+	struct dircache *dc = dc_new(3, 100, 30);
+	struct dc_list *l;
+	size_t ents;
+
+	for (uint64_t d = 1; d <= 3; d++) {
+		struct dc_ticket t = dc_begin_fetch(dc);
+		l = listing(10, "n");
+		ck_assert_int_eq(dc_store(dc, d, &t, l), 1);
+		dc_list_put(l);
+	}
+	/* touch 1: 2 is now the least recently used */
+	l = dc_lookup(dc, 1, NULL);
+	ck_assert_ptr_nonnull(l);
+	dc_list_put(l);
+	{
+		struct dc_ticket t = dc_begin_fetch(dc);
+		l = listing(10, "n");
+		ck_assert_int_eq(dc_store(dc, 4, &t, l), 1);
+		dc_list_put(l);
+	}
+	ck_assert_uint_eq(dc_count(dc, &ents), 3);
+	ck_assert_uint_eq(ents, 30);
+	l = dc_lookup(dc, 2, NULL);
+	ck_assert_ptr_null(l); /* evicted */
+	for (uint64_t d = 1; d <= 4; d += (d == 1 ? 2 : 1)) {
+		l = dc_lookup(dc, d, NULL);
+		ck_assert_ptr_nonnull(l);
+		dc_list_put(l);
+	}
+	/* the entry bound: a 90-entry listing evicts the oldest two of 3 x 10 */
+	{
+		struct dc_ticket t = dc_begin_fetch(dc);
+		l = listing(90, "m");
+		ck_assert_int_eq(dc_store(dc, 5, &t, l), 1);
+		dc_list_put(l);
+	}
+	ck_assert_uint_eq(dc_count(dc, &ents), 2);
+	ck_assert_uint_eq(ents, 100);
+	l = dc_lookup(dc, 4, NULL); /* the most recent stays */
+	ck_assert_ptr_nonnull(l);
+	dc_list_put(l);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	ck_assert_ptr_null(dc_lookup(dc, 3, NULL));
+	/* one bigger than the whole bound is not kept at all */
+	{
+		struct dc_ticket t = dc_begin_fetch(dc);
+		l = listing(101, "z");
+		ck_assert_int_eq(dc_store(dc, 6, &t, l), 0);
+		dc_list_put(l);
+	}
+	ck_assert_ptr_null(dc_lookup(dc, 6, NULL));
+	dc_free(dc);
+}
+END_TEST
+
+START_TEST(test_dc_write_counter)
+{
+	struct dircache *dc = dc_new(16, 1000, 30);
+	struct dc_ticket t;
+	struct dc_list *l;
+
+	/* a listing fetched before a local change is not kept after it */
+	t = dc_begin_fetch(dc);
+	dc_begin_change(dc, 1);
+	dc_end_change(dc, 1);
+	l = listing(3, "old");
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 0);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	/* nor one that arrives while a change is in progress */
+	t = dc_begin_fetch(dc);
+	dc_begin_change(dc, 1);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 0);
+	/* and a kept listing is not served during the change */
+	dc_end_change(dc, 1);
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	dc_begin_change(dc, 1);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	dc_end_change(dc, 1);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL)); /* dropped by the change */
+	/* a change elsewhere does not stop this directory's store */
+	t = dc_begin_fetch(dc);
+	dc_inval(dc, 2);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	/* invalidation (a notification) drops it */
+	dc_inval(dc, 1);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	t = dc_begin_fetch(dc);
+	dc_clear(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 0);
+	dc_list_put(l);
+	dc_free(dc);
+}
+END_TEST
+
+START_TEST(test_dc_attr_trust_and_watch)
+{
+	struct dircache *dc = dc_new(16, 1000, 0.1);
+	struct dc_ticket t = dc_begin_fetch(dc);
+	struct dc_list *l = listing(3, "a"), *got;
+	double rem;
+
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	ck_assert(dc_attrs_trusted(dc, l));
+	dc_note_forget(dc); /* an inode the listing describes may have changed since */
+	ck_assert(!dc_attrs_trusted(dc, l));
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	ck_assert(dc_attrs_trusted(dc, l));
+
+	/* watched (a CHANGE_NOTIFY outstanding): no expiry */
+	dc_set_watched(dc, 1, 1);
+	usleep(150 * 1000);
+	got = dc_lookup(dc, 1, &rem);
+	ck_assert_ptr_nonnull(got);
+	dc_list_put(got);
+	dc_set_watched(dc, 1, 0);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL)); /* expires as usual again */
+	dc_list_put(l);
+	dc_free(dc);
+}
+END_TEST
+
+/* Many threads storing, looking up and changing at once (run under ASan/TSan). */
+static struct dircache *shared_dc;
+
+static void *dc_hammer(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	for (int i = 0; i < 2000; i++) {
+		uint64_t dir = (uint64_t)((i * 7 + id) % 40);
+		if (i % 5 == 0) {
+			dc_begin_change(shared_dc, dir);
+			dc_end_change(shared_dc, dir);
+		} else if (i % 2) {
+			struct dc_ticket t = dc_begin_fetch(shared_dc);
+			struct dc_list *l = listing(i % 17, "h");
+			dc_store(shared_dc, dir, &t, l);
+			dc_list_put(l);
+		} else {
+			struct dc_list *l = dc_lookup(shared_dc, dir, NULL);
+			if (l) {
+				for (size_t k = 0; k < l->n; k++)
+					ck_assert_int_eq(l->ents[k].name[0], 'h');
+				dc_list_put(l);
+			}
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_dc_threads)
+{
+	pthread_t th[4];
+	size_t ents;
+	shared_dc = dc_new(16, 100, 30);
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, dc_hammer, (void *)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_uint_le(dc_count(shared_dc, &ents), 16);
+	ck_assert_uint_le(ents, 100);
+	dc_free(shared_dc);
 }
 END_TEST
 
@@ -777,6 +1021,7 @@ static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("cache");
 	TCase *tn = tcase_create("negcache");
+	TCase *td = tcase_create("dircache");
 	TCase *tr = tcase_create("readahead");
 	TCase *tw = tcase_create("writeback");
 
@@ -786,6 +1031,13 @@ static Suite *cache_suite(void)
 	tcase_add_test(tn, test_neg_bound_evicts_oldest);
 	tcase_add_test(tn, test_neg_write_counter);
 	tcase_add_test(tn, test_neg_inval_dir);
+	tcase_add_test(td, test_dc_store_lookup_expiry);
+	tcase_add_test(td, test_dc_disabled);
+	tcase_add_test(td, test_dc_restart_empties);
+	tcase_add_test(td, test_dc_bounds_lru);
+	tcase_add_test(td, test_dc_write_counter);
+	tcase_add_test(td, test_dc_attr_trust_and_watch);
+	tcase_add_test(td, test_dc_threads);
 	tcase_add_test(tr, test_ra_sequential_window_grows_to_limit);
 	tcase_add_test(tr, test_ra_random_never_reads_ahead);
 	tcase_add_test(tr, test_ra_seek_collapses_window);
@@ -798,6 +1050,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tw, test_wb_error_latched_flush);
 	tcase_add_test(tw, test_wb_submit_failure);
 	suite_add_tcase(s, tn);
+	suite_add_tcase(s, td);
 	suite_add_tcase(s, tr);
 	suite_add_tcase(s, tw);
 	return s;
