@@ -683,6 +683,7 @@ int main(int argc, char *argv[])
 	fp.mfsymlinks = cfg.mfsymlinks;
 	fp.nobrl = cfg.nobrl;
 	fp.nouser_xattr = cfg.nouser_xattr;
+	fp.nonotify = cfg.nonotify;
 
 	/* SIGHUP belongs to the sigwait thread: block it before any thread exists */
 	sigemptyset(&hupset);

@@ -172,6 +172,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("nobrl", nobrl, 1),
 	OPTV("nouser_xattr", nouser_xattr, 1),
 	OPTV("user_xattr", nouser_xattr, 0),
+	OPTV("nonotify", nonotify, 1),
+	OPTV("notify", nonotify, 0),
 	OPTV("brl", nobrl, 0),
 	OPTV("mapposix", mapposix, 1),
 	OPTV("nomapposix", mapposix, 0),
@@ -1236,6 +1238,8 @@ void opts_usage(const char *prog)
 	       "  actimeo=S             attribute cache time in seconds (default 1)\n"
 	       "  acregmax=S, acdirmax=S  the same for files / directories; for now the\n"
 	       "                        smaller of the two applies to both\n"
+	       "  nonotify              do not watch listed directories for other clients'\n"
+	       "                        changes (notify, the default: seen within a second)\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"

@@ -98,6 +98,7 @@ struct smbf_config {
 	int mfsymlinks;          /* symlinks as Minshall+French XSym files */
 	int nobrl;               /* keep byte-range locks local (not sent to the server) */
 	int nouser_xattr;        /* no user.* xattrs (cifs.ko nouser_xattr) */
+	int nonotify;            /* no CHANGE_NOTIFY watches on directories */
 	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
 	double actimeo;          /* seconds */
 	int actimeo_set;

@@ -24,6 +24,7 @@ struct dnode {
 	uint64_t dir;
 	struct dc_list *l;
 	int64_t expires_ns;
+	int watched; /* stored while a CHANGE_NOTIFY was outstanding on dir */
 	struct dnode *hnext;
 	struct dnode *prev, *next; /* LRU: head is the most recent */
 };
@@ -220,6 +221,7 @@ int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struc
 	l->epoch = t->epoch;
 	d->l = dc_list_get(l);
 	d->expires_ns = mono_ns() + dc->ttl_ns;
+	d->watched = is_watched(dc, dir);
 	d->hnext = dc->bucket[mix(dir) % BUCKETS];
 	dc->bucket[mix(dir) % BUCKETS] = d;
 	lru_front(dc, d);
@@ -244,7 +246,7 @@ struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
 	d = find(dc, dir);
 	if (!d || dc->slot_busy[mix(dir) % SLOTS])
 		goto out;
-	if (is_watched(dc, dir)) {
+	if (d->watched && is_watched(dc, dir)) {
 		if (remaining)
 			*remaining = (double)dc->ttl_ns / 1e9;
 	} else if (d->expires_ns <= now) {
@@ -290,6 +292,17 @@ void dc_end_change(struct dircache *dc, uint64_t dir)
 		dc->slot_busy[s]--;
 	changed(dc, dir);
 	pthread_mutex_unlock(&dc->lock);
+}
+
+int dc_changing(struct dircache *dc, uint64_t dir)
+{
+	int busy;
+	if (!dc)
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	busy = dc->slot_busy[mix(dir) % SLOTS] != 0;
+	pthread_mutex_unlock(&dc->lock);
+	return busy;
 }
 
 void dc_inval(struct dircache *dc, uint64_t dir)

@@ -83,9 +83,15 @@ struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining);
 /* A local change to dir's entries starts / has reached the server. */
 void dc_begin_change(struct dircache *dc, uint64_t dir);
 void dc_end_change(struct dircache *dc, uint64_t dir);
+/* Is a local change to dir in progress (between begin and end)? */
+int dc_changing(struct dircache *dc, uint64_t dir);
 /* Drop dir's listing (it changed: a notification, a local change). */
 void dc_inval(struct dircache *dc, uint64_t dir);
-/* A CHANGE_NOTIFY is outstanding on dir (1) or no more (0): no expiry meanwhile. */
+/*
+ * A CHANGE_NOTIFY is outstanding on dir (1) or no more (0). A listing stored
+ * while dir is watched does not expire until the watch ends (an older one
+ * may predate the watch: it expires as usual).
+ */
 void dc_set_watched(struct dircache *dc, uint64_t dir, int watched);
 /* The kernel forgot an inode: kept listings' attributes are no longer trusted. */
 void dc_note_forget(struct dircache *dc);

@@ -26,6 +26,7 @@ struct smbfs_params {
 	int mfsymlinks;        /* symlinks as Minshall-French XSym files (ops_ext.c) */
 	int nobrl;             /* keep byte-range locks local to the kernel (ops_ext.c) */
 	int nouser_xattr;      /* no user.* xattrs: the kernel stops asking (ops_ext.c) */
+	int nonotify;          /* no CHANGE_NOTIFY watches (fs/watch.c) */
 };
 
 struct smbfs_file;
@@ -38,6 +39,7 @@ struct smbfs {
 	struct ra_budget ra_budget;
 	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
 	struct dircache *dc;      /* directory listings; NULL when actimeo is 0 or cache=none */
+	struct watchset *watches; /* CHANGE_NOTIFY on listed directories (fs/watch.c); NULL: off */
 	struct notifier *notifier; /* lease breaks, fs/notify.c */
 	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
 	int no_reparse_symlinks;  /* atomic; ops_ext.c: the server stores no reparse points */

@@ -14,6 +14,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/smb2.h"
@@ -81,6 +82,7 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	watch_dir(fs, ino); /* other clients' changes to it come to us */
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
@@ -218,6 +220,8 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 	}
 	dc_begin_change(fs->dc, parent);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc && is_dir) /* our watch handle would leave the directory delete-pending */
+		watch_drop(fs, itab_find(fs->itab, parent, name), path);
 	if (!rc)
 		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
 	if (!rc) {

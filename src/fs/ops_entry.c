@@ -19,6 +19,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/smb2.h"
@@ -40,6 +41,9 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Listings: up to 256 directories and 256k names (about 40 MiB at worst). */
 	if (!fs->p.direct_io)
 		fs->dc = dc_new(256, 256 * 1024, fs->p.attr_timeout);
+	if (!fs->p.direct_io && !fs->p.nonotify && watch_start(fs, 64))
+		LOG_WARN("cannot start watching directories: other clients' changes show "
+			 "within actimeo only");
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -50,6 +54,7 @@ void op_destroy(void *userdata)
 {
 	struct smbfs *fs = userdata;
 	ext_destroy(fs); /* answer blocked lock requests before the session goes */
+	watch_stop(fs);
 	dc_free(fs->dc);
 	fs->dc = NULL;
 }

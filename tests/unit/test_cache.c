@@ -459,6 +459,7 @@ START_TEST(test_dc_write_counter)
 	/* nor one that arrives while a change is in progress */
 	t = dc_begin_fetch(dc);
 	dc_begin_change(dc, 1);
+	ck_assert(dc_changing(dc, 1));
 	ck_assert_int_eq(dc_store(dc, 1, &t, l), 0);
 	/* and a kept listing is not served during the change */
 	dc_end_change(dc, 1);
@@ -468,6 +469,7 @@ START_TEST(test_dc_write_counter)
 	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
 	dc_end_change(dc, 1);
 	ck_assert_ptr_null(dc_lookup(dc, 1, NULL)); /* dropped by the change */
+	ck_assert(!dc_changing(dc, 1));
 	/* a change elsewhere does not stop this directory's store */
 	t = dc_begin_fetch(dc);
 	dc_inval(dc, 2);
@@ -498,8 +500,15 @@ START_TEST(test_dc_attr_trust_and_watch)
 	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
 	ck_assert(dc_attrs_trusted(dc, l));
 
-	/* watched (a CHANGE_NOTIFY outstanding): no expiry */
+	/* watched (a CHANGE_NOTIFY outstanding): no expiry for a listing stored since */
 	dc_set_watched(dc, 1, 1);
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 2, &t, l), 1); /* 2 is not watched */
+	usleep(150 * 1000);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL)); /* stored before the watch: expired */
+	ck_assert_ptr_null(dc_lookup(dc, 2, NULL));
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
 	usleep(150 * 1000);
 	got = dc_lookup(dc, 1, &rem);
 	ck_assert_ptr_nonnull(got);
