@@ -121,3 +121,34 @@ def test_listing_cache_follows_local_and_remote_changes(t):
         time.sleep(0.05)
     t.umount(a)
     t.umount(b)
+
+
+def test_lease_break_both_clients_see_new_data(t):
+    # a holds the file open with a read lease and its data cached; b opens it
+    # for write (the server breaks a's lease), writes, closes: both read b's data
+    t.write_server('rw', 'leased.bin', b'A' * 65536)
+    a = t.mount('rw', 'actimeo=30')
+    b = t.mount('rw', 'actimeo=30')
+    fd = os.open(a + '/leased.bin', os.O_RDONLY)
+    try:
+        assert os.pread(fd, 65536, 0) == b'A' * 65536
+        assert os.pread(fd, 65536, 0) == b'A' * 65536  # from the page cache now
+        with open(b + '/leased.bin', 'r+b') as f:
+            f.write(b'B' * 65536)
+        got = _read_until(fd, b'B' * 65536, 65536)
+        assert got == b'B' * 65536, 'a kept serving its cached copy after the break'
+        with open(a + '/leased.bin', 'rb') as f:
+            assert f.read() == b'B' * 65536
+        with open(b + '/leased.bin', 'rb') as f:
+            assert f.read() == b'B' * 65536
+        # and the other way round: a writes, b (which just read) sees it
+        with open(a + '/leased.bin', 'r+b') as f:
+            f.write(b'C' * 100)
+        with open(b + '/leased.bin', 'rb') as f:
+            assert f.read(100) == b'C' * 100
+    finally:
+        os.close(fd)
+    with open(t.share_path('rw') + '/leased.bin', 'rb') as f:
+        assert f.read() == b'C' * 100 + b'B' * (65536 - 100)
+    t.umount(a)
+    t.umount(b)

@@ -193,3 +193,39 @@ def test_watched_warm_listing_is_free(t):
     os.rmdir(a + '/z/sub')
     assert not os.path.exists(t.share_path('rw') + '/z/sub')
     t.umount(a)
+
+
+@harness.timeout(120)
+@harness.restarts_server
+def test_watch_rearmed_after_reconnect(t):
+    t.write_server('rw', 'r/one.txt', b'1')
+    a = t.mount('rw', 'actimeo=30', 'echo_interval=2')
+    d = a + '/r'
+    assert os.listdir(d) == ['one.txt']
+    _armed(a, d)
+    t.srv.crash()
+    time.sleep(0.5)
+    t.srv.restart()
+    # the mount reconnects (a stat of a new name forces a request)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            os.stat(a + '/nonexistent-%d' % int(time.monotonic() * 1000))
+        except FileNotFoundError:
+            break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, 'the mount did not come back'
+        time.sleep(0.2)
+    time.sleep(1.0)  # the watch is re-armed on the new connection
+    _armed(a, d)     # listed again (the outage dropped the cache) and kept
+    b = t.mount('rw', 'actimeo=30')
+    before = int(os.getxattr(a, RT))
+    assert os.listdir(d) == ['one.txt']
+    assert int(os.getxattr(a, RT)) == before, 'the listing was not cached'
+    # only the re-armed watch can tell a about this within actimeo=30
+    open(b + '/r/two.txt', 'w').close()
+    assert _within(lambda: sorted(os.listdir(d)) == ['one.txt', 'two.txt'], 1.5), \
+        'a change after a reconnect was not seen: %r' % sorted(os.listdir(d))
+    t.umount(b)
+    t.umount(a)
