@@ -26,17 +26,19 @@ def _within(pred, seconds):
         time.sleep(0.02)
 
 
-def _armed(a, d):
-    """List d and give the watch time to be armed (it is set up off the critical path)."""
+def _watches(a):
+    return int(os.getxattr(a, 'user.smbfuse.watches'))
+
+
+def _armed(a, d, want=1):
+    """List d and wait until its watch is armed (it is set up off the critical path).
+
+    want: the number of directories the mount should be watching by then."""
     os.listdir(d)
-    # the CHANGE_NOTIFY is outstanding once the counter stops moving
-    last = -1
-    for _ in range(50):
-        now = int(os.getxattr(a, RT))
-        if now == last:
-            return
-        last = now
-        time.sleep(0.1)
+    deadline = time.monotonic() + 10
+    while _watches(a) < want:
+        assert time.monotonic() < deadline, 'the watch on %s was never armed' % d
+        time.sleep(0.02)
 
 
 def _size(p):
@@ -90,17 +92,35 @@ def test_nonotify_sees_nothing_for_actimeo(t):
     a = t.mount('rw', 'actimeo=30', 'nonotify')
     b = t.mount('rw', 'actimeo=30')
     d = a + '/q'
-    assert os.listdir(d) == ['keep.txt']
-    assert os.stat(d + '/keep.txt').st_size == 1
+    # pin the directory and the file in the kernel (O_PATH opens nothing on the
+    # server): under memory pressure the kernel may otherwise forget them, and
+    # a fresh lookup would rightly fetch everything again
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    ffd = os.open(d + '/keep.txt', os.O_PATH)
+
+    def listing():
+        fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY, dir_fd=dfd)
+        try:
+            return sorted(os.listdir(fd))
+        finally:
+            os.close(fd)
+
+    assert listing() == ['keep.txt']
+    assert os.stat(ffd).st_size == 1
     time.sleep(0.3)
     open(b + '/q/new.txt', 'w').close()
     with open(b + '/q/keep.txt', 'ab') as f:
         f.write(b'y' * 9)
     time.sleep(1.0)
     # without notifications the 30 s caches hold: this is what notify fixes
-    names = os.listdir(d)
-    assert names == ['keep.txt'], 'nonotify: a change showed early (%r)' % names
-    assert os.stat(d + '/keep.txt').st_size == 1
+    before = int(os.getxattr(a, RT))
+    names = listing()
+    cost = int(os.getxattr(a, RT)) - before
+    assert names == ['keep.txt'], 'nonotify: a change showed early (%r, %d round trips)' % (
+        names, cost)
+    assert os.stat(ffd).st_size == 1
+    os.close(ffd)
+    os.close(dfd)
     t.umount(a)
     t.umount(b)
 
@@ -186,7 +206,7 @@ def test_watched_warm_listing_is_free(t):
     # a directory this mount removes is not kept alive by its watch
     os.mkdir(a + '/z/sub')
     os.listdir(a + '/z/sub')
-    _armed(a, a + '/z/sub')
+    _armed(a, a + '/z/sub', 2)
     os.rmdir(a + '/z/sub')
     assert not os.path.exists(t.share_path('rw') + '/z/sub'), 'rmdir left it delete-pending'
     os.mkdir(a + '/z/sub')
