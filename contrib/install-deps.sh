@@ -11,7 +11,7 @@ SMBFUSE_DEB_PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	libfuse3-dev fuse3 libssl-dev libkrb5-dev check
 	samba smbclient samba-ad-dc samba-ad-provision winbind krb5-user
-	python3 python3-docutils
+	python3 python3-docutils inotify-tools attr
 	clang
 	rsync git make
 )

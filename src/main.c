@@ -686,6 +686,7 @@ int main(int argc, char *argv[])
 	fp.nobrl = cfg.nobrl;
 	fp.nouser_xattr = cfg.nouser_xattr;
 	fp.closetimeo = cfg.closetimeo;
+	fp.nonotify = cfg.nonotify;
 
 	/* SIGHUP belongs to the sigwait thread: block it before any thread exists */
 	sigemptyset(&hupset);

@@ -174,6 +174,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("nobrl", nobrl, 1),
 	OPTV("nouser_xattr", nouser_xattr, 1),
 	OPTV("user_xattr", nouser_xattr, 0),
+	OPTV("nonotify", nonotify, 1),
+	OPTV("notify", nonotify, 0),
 	OPTV("brl", nobrl, 0),
 	OPTV("mapposix", namemap, 1),
 	OPTV("mapchars", namemap, 2),
@@ -1257,6 +1259,8 @@ void opts_usage(const char *prog)
 	       "  closetimeo=S          keep a closed read-only file's handle open S seconds\n"
 	       "                        (default 5) while its lease caches handles, for the\n"
 	       "                        next open; 0: off\n"
+	       "  nonotify              do not watch listed directories for other clients'\n"
+	       "                        changes (notify, the default: seen within a second)\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"

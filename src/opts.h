@@ -100,6 +100,8 @@ struct smbf_config {
 	int nouser_xattr;        /* no user.* xattrs (cifs.ko nouser_xattr) */
 	int namemap;             /* enum namemap: 0 none, 1 mapposix (SFM), 2 mapchars (SFU);
 				    the last of the two options given wins, as in mount.cifs */
+	int nonotify;            /* no CHANGE_NOTIFY watches on directories */
+	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
 	double actimeo;          /* seconds */
 	int actimeo_set;
 	double acregmax;         /* seconds; < 0 = not given */

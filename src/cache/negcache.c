@@ -25,6 +25,7 @@ struct negcache {
 	struct neg *oldest, *newest;
 	size_t count, max;
 	int64_t ttl_ns;
+	uint64_t gen; /* bumped by every removal a stale reply must not undo */
 };
 
 static int64_t mono_ns(void)
@@ -92,17 +93,25 @@ static void trim(struct negcache *nc, int64_t now)
 		unlink_entry(nc, nc->oldest);
 }
 
-void neg_add(struct negcache *nc, uint64_t dir, const char *name)
+uint64_t neg_gen(struct negcache *nc)
 {
-	size_t n;
+	uint64_t g;
+	if (!nc)
+		return 0;
+	pthread_mutex_lock(&nc->lock);
+	g = nc->gen;
+	pthread_mutex_unlock(&nc->lock);
+	return g;
+}
+
+/* Lock held. */
+static void add_locked(struct negcache *nc, uint64_t dir, const char *name)
+{
+	size_t n = strlen(name);
 	struct neg *e;
 	int64_t now = mono_ns();
 	unsigned h;
 
-	if (!nc)
-		return;
-	n = strlen(name);
-	pthread_mutex_lock(&nc->lock);
 	e = find(nc, dir, name);
 	if (e)
 		unlink_entry(nc, e); /* re-added at the new end with a fresh expiry */
@@ -124,7 +133,29 @@ void neg_add(struct negcache *nc, uint64_t dir, const char *name)
 		nc->newest = e;
 		nc->count++;
 	}
+}
+
+void neg_add(struct negcache *nc, uint64_t dir, const char *name)
+{
+	if (!nc)
+		return;
+	pthread_mutex_lock(&nc->lock);
+	add_locked(nc, dir, name);
 	pthread_mutex_unlock(&nc->lock);
+}
+
+int neg_add_since(struct negcache *nc, uint64_t dir, const char *name, uint64_t gen)
+{
+	int added = 0;
+	if (!nc)
+		return 0;
+	pthread_mutex_lock(&nc->lock);
+	if (nc->gen == gen) {
+		add_locked(nc, dir, name);
+		added = 1;
+	}
+	pthread_mutex_unlock(&nc->lock);
+	return added;
 }
 
 int neg_hit(struct negcache *nc, uint64_t dir, const char *name)
@@ -151,9 +182,24 @@ void neg_del(struct negcache *nc, uint64_t dir, const char *name)
 	if (!nc)
 		return;
 	pthread_mutex_lock(&nc->lock);
+	nc->gen++;
 	e = find(nc, dir, name);
 	if (e)
 		unlink_entry(nc, e);
+	pthread_mutex_unlock(&nc->lock);
+}
+
+void neg_inval_dir(struct negcache *nc, uint64_t dir)
+{
+	if (!nc)
+		return;
+	pthread_mutex_lock(&nc->lock);
+	nc->gen++;
+	for (struct neg *e = nc->oldest, *nx; e; e = nx) {
+		nx = e->newer;
+		if (e->dir == dir)
+			unlink_entry(nc, e);
+	}
 	pthread_mutex_unlock(&nc->lock);
 }
 
@@ -162,6 +208,7 @@ void neg_clear(struct negcache *nc)
 	if (!nc)
 		return;
 	pthread_mutex_lock(&nc->lock);
+	nc->gen++;
 	while (nc->oldest)
 		unlink_entry(nc, nc->oldest);
 	pthread_mutex_unlock(&nc->lock);

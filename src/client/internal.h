@@ -64,6 +64,9 @@ struct smb_req *smbc_set_info_req(struct smb_client *c, const struct smb2_file_i
 				  uint8_t cls, const uint8_t *buf, uint32_t len);
 void smbc_set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off);
 
+/* The FileId of f on connection generation gen, reopening f if it belongs to an
+ * older one (blocks then: not on a loop thread). 0 or -errno. */
+int smbc_file_fid(struct smbc_file *f, uint64_t gen, struct smb2_file_id *fid);
 /* Loop thread: an unsolicited OPLOCK_BREAK (lease break) arrived on conn. */
 void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len);
 

@@ -147,6 +147,11 @@ static int file_fid_for(struct smbc_file *f, uint64_t gen, struct smb2_file_id *
 	return rc;
 }
 
+int smbc_file_fid(struct smbc_file *f, uint64_t gen, struct smb2_file_id *fid)
+{
+	return file_fid_for(f, gen, fid);
+}
+
 /* Write the FileIds of a chain's requests for this snapshot. */
 static int patch_fids(struct smb_req *head, uint64_t gen)
 {

@@ -144,6 +144,26 @@ int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *s
  */
 void smbc_set_cancel(const volatile int *flag);
 
+/*
+ * CHANGE_NOTIFY (MS-SMB2 3.2.4.13) on an open directory, with no deadline:
+ * the server answers when something changes. cb runs exactly once, on a
+ * loop thread (it must not block), with
+ *   rc 0, status STATUS_SUCCESS: buf/len hold the FILE_NOTIFY_INFORMATION
+ *      list (a view valid during the call; may be empty);
+ *   rc 0, another status: STATUS_NOTIFY_ENUM_DIR (too many changes: rescan),
+ *      STATUS_NOTIFY_CLEANUP (the handle was closed), or an error;
+ *   rc < 0: the connection failed (re-arm once smbc_gen() moved past
+ *      *gen_out) or the response was malformed (-EIO).
+ * May block to reopen dir after a reconnect (not on a loop thread). Does not
+ * take ownership of dir; close it (smbc_close) to end the watch: the server
+ * then completes the request with STATUS_NOTIFY_CLEANUP.
+ */
+typedef void (*smbc_notify_cb)(void *arg, int rc, uint32_t status, const uint8_t *buf,
+			       uint32_t len);
+int smbc_notify_async(struct smb_client *c, struct smbc_file *dir, uint16_t flags,
+		      uint32_t filter, uint32_t out_len, smbc_notify_cb cb, void *arg,
+		      uint64_t *gen_out);
+
 /* Round trips sent so far (debug counter). */
 unsigned long smbc_round_trips(struct smb_client *c);
 

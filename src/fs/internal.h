@@ -132,6 +132,13 @@ int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path);
 int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, const char *from,
 	       const char *to, int replace);
+/* ops_wrap.c: create, symlink, link fenced for the directory cache. */
+void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		  struct fuse_file_info *fi);
+void op_symlink_dc(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void op_link_dc(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+/* ops_stats.c: user.smbfuse.* debug counters on the root, else op_getxattr. */
+void op_getxattr_stats(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		  struct fuse_file_info *fi);
 void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi);

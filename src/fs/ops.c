@@ -13,14 +13,20 @@
  */
 #include "fs/internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 struct op_cancel {
 	volatile int flag;
+	struct op_cancel *next; /* all of them, so they stay reachable */
 };
 
+static struct op_cancel *all_cancels;
+static pthread_mutex_t all_cancels_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /*
- * One flag per worker thread, on the heap and never freed: libfuse may call
+ * One flag per worker thread, on the heap, listed and never freed (a few
+ * bytes per thread libfuse ever started): libfuse may call
  * an interrupt handler just after the operation answered (and its thread
  * exited), so the flag must outlive the thread. A late interrupt can at
  * worst cut short the thread's next wait with EINTR.
@@ -35,10 +41,15 @@ static void on_interrupt(fuse_req_t req, void *data)
 
 static void guard(fuse_req_t req)
 {
-	if (!tls_cancel)
+	if (!tls_cancel) {
 		tls_cancel = calloc(1, sizeof(*tls_cancel));
-	if (!tls_cancel)
-		return; /* no memory: the operation is just not interruptible */
+		if (!tls_cancel)
+			return; /* no memory: the operation is just not interruptible */
+		pthread_mutex_lock(&all_cancels_lock);
+		tls_cancel->next = all_cancels;
+		all_cancels = tls_cancel;
+		pthread_mutex_unlock(&all_cancels_lock);
+	}
 	tls_cancel->flag = 0;
 	smbc_set_cancel(&tls_cancel->flag);
 	/* calls on_interrupt at once if the interrupt came first */
@@ -132,13 +143,13 @@ static void g_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
 static void g_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	guard(req);
-	op_create(req, parent, name, mode, fi);
+	op_create_dc(req, parent, name, mode, fi);
 }
 
 static void g_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	guard(req);
-	op_symlink(req, link, parent, name);
+	op_symlink_dc(req, link, parent, name);
 }
 
 static void g_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -156,13 +167,13 @@ static void g_readlink(fuse_req_t req, fuse_ino_t ino)
 static void g_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	guard(req);
-	op_link(req, ino, newparent, newname);
+	op_link_dc(req, ino, newparent, newname);
 }
 
 static void g_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	guard(req);
-	op_getxattr(req, ino, name, size);
+	op_getxattr_stats(req, ino, name, size);
 }
 
 static void g_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)

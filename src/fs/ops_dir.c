@@ -11,96 +11,114 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/namemap.h"
 #include "wire/smb2.h"
 #include "wire/time.h"
 
-struct dir_entry {
-	char *name;
-	struct smb_stat st;
-};
-
+/*
+ * An open directory: a listing, fetched at opendir or shared with the
+ * directory cache (src/cache/dircache.c). A listing served from the cache
+ * gives the kernel attributes only for names it does not know yet, and only
+ * while the cache trusts them; for names it knows, the kernel keeps its own
+ * attributes (they follow this mount's writes), so the entry goes without
+ * (nodeid 0: the name only).
+ */
 struct dir_handle {
-	struct dir_entry *ents;
-	size_t n;
-	size_t cap;
-	enum namemap map; /* names come back in the mount's spelling (mapposix/mapchars) */
+	struct dc_list *l;
+	int cached;       /* served from the directory cache */
+	double remaining; /* seconds a cached listing stays valid */
 };
 
 static void dir_free(struct dir_handle *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
-		free(d->ents[i].name);
-	free(d->ents);
+	dc_list_put(d->l);
 	free(d);
 }
 
-static int dir_add(const char *name, const struct smb_stat *st, void *arg)
+/* A listing entry from the server: its name in the mount's spelling (mapposix/mapchars). */
+struct fetch_ctx {
+	struct dc_list *l;
+	enum namemap map;
+};
+
+static int fetch_add(const char *name, const struct smb_stat *st, void *arg)
 {
-	struct dir_handle *d = arg;
-	if (!name) { /* the listing restarts after a reconnect */
-		for (size_t i = 0; i < d->n; i++)
-			free(d->ents[i].name);
-		d->n = 0;
-		return 0;
+	struct fetch_ctx *fc = arg;
+	char mapped[1024]; /* as long as any name the client passes on */
+	if (name && fc->map != NAMEMAP_NONE) {
+		if (strlen(name) >= sizeof(mapped) ||
+		    namemap_from_server(fc->map, name, mapped, sizeof(mapped)))
+			return -EIO; /* cannot happen: a mapped name is never longer */
+		name = mapped;
 	}
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 64;
-		struct dir_entry *ne = realloc(d->ents, nc * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		d->ents = ne;
-		d->cap = nc;
-	}
-	if (d->map == NAMEMAP_NONE) {
-		d->ents[d->n].name = strdup(name);
-	} else {
-		size_t len = strlen(name) + 1;
-		d->ents[d->n].name = malloc(len);
-		if (d->ents[d->n].name &&
-		    namemap_from_server(d->map, name, d->ents[d->n].name, len)) {
-			free(d->ents[d->n].name); /* cannot happen: never longer than name */
-			return -EIO;
-		}
-	}
-	if (!d->ents[d->n].name)
+	return dc_list_add(name, st, fc->l);
+}
+
+/* Fetch ino's listing from the server, keeping it in the cache when allowed. */
+static int dir_fetch(struct smbfs *fs, fuse_ino_t ino, struct dir_handle *d)
+{
+	struct fetch_ctx fc;
+	struct dc_ticket t = dc_begin_fetch(fs->dc);
+	char path[PATH_CAP];
+	int rc;
+
+	d->l = dc_list_new();
+	if (!d->l)
 		return -ENOMEM;
-	d->ents[d->n].st = *st;
-	d->n++;
-	return 0;
+	d->l->epoch = t.epoch;
+	fc.l = d->l;
+	fc.map = (enum namemap)fs->p.namemap;
+	rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (!rc)
+		rc = smbc_list_dir(fs->client, path, fetch_add, &fc);
+	if (!rc)
+		dc_store(fs->dc, ino, &t, d->l);
+	return rc;
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d;
-	char path[PATH_CAP];
-	int rc;
+	int rc = 0;
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	d->map = (enum namemap)fs->p.namemap;
-	rc = ino_path(fs, ino, NULL, path, sizeof(path));
-	if (!rc)
-		rc = smbc_list_dir(fs->client, path, dir_add, d);
+	d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	if (d->l)
+		d->cached = 1;
+	else
+		rc = dir_fetch(fs, ino, d);
 	if (rc) {
 		dir_free(d);
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	watch_dir(fs, ino); /* other clients' changes to it come to us */
 	fi->fh = (uintptr_t)d;
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		dir_free(d);
+}
+
+/* A readdirplus entry with the name only: the kernel uses what it knows. */
+static void name_only(struct smbfs *fs, const struct dc_ent *de, size_t i,
+		      struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	statmap_fill(&fs->p.pol, &de->st, 0, &e->attr);
+	e->attr.st_ino = de->st.ino ? de->st.ino : (ino_t)(i + 2);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -108,6 +126,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct dc_list *l = d->l;
+	int trusted = !d->cached || dc_attrs_trusted(fs->dc, l);
 	char *buf, *p;
 	size_t left = size;
 
@@ -117,8 +137,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	p = buf;
-	for (size_t i = (size_t)off; i < d->n; i++) {
-		struct dir_entry *de = &d->ents[i];
+	for (size_t i = (size_t)off; i < l->n; i++) {
+		struct dc_ent *de = &l->ents[i];
 		int dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
 		size_t need;
 
@@ -139,11 +159,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
+			} else if (d->cached &&
+				   (!trusted || itab_find(fs->itab, ino, de->name))) {
+				name_only(fs, de, i, &e);
 			} else {
 				fuse_ino_t cino = itab_lookup(fs->itab, ino, de->name, 1);
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);
+				if (d->cached) { /* valid no longer than the listing */
+					if (e.attr_timeout > d->remaining)
+						e.attr_timeout = d->remaining;
+					if (e.entry_timeout > d->remaining)
+						e.entry_timeout = d->remaining;
+				}
 			}
 			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
 		}
@@ -191,14 +220,15 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
 		rc = smbc_mkdir(fs->client, path, &st);
-	if (rc) {
+	if (rc)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+	else
+		reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+	dc_end_change(fs->dc, parent);
 }
 
 static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int is_dir)
@@ -211,19 +241,27 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
+	if (!rc && is_dir) /* our watch handle would leave the directory delete-pending */
+		watch_drop(fs, itab_find(fs->itab, parent, name), path);
 	defer_ns_begin(fs);
 	if (!rc)
 		defer_close_path(fs, path); /* a kept handle would keep the name alive */
 	if (!rc)
 		rc = is_dir ? smbc_delete(fs->client, path, 1) : ext_unlink(fs, parent, name, path);
-	if (!rc)
-		itab_unlink(fs->itab, parent, name); /* before a release may park it by name */
-	defer_ns_end(fs);
 	if (!rc) {
+		if (is_dir) {
+			fuse_ino_t gone = itab_find(fs->itab, parent, name);
+			if (gone)
+				dc_inval(fs->dc, gone);
+		}
+		itab_unlink(fs->itab, parent, name); /* before a release may park it by name */
 		neg_add(fs->neg, parent, name);
 	}
+	defer_ns_end(fs);
 	fuse_reply_err(req, rc ? -rc : 0);
+	dc_end_change(fs->dc, parent);
 }
 
 void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -255,6 +293,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	dc_begin_change(fs->dc, parent);
+	dc_begin_change(fs->dc, newparent);
 	rc = ino_path(fs, parent, name, from, sizeof(from));
 	if (!rc)
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
@@ -277,4 +317,6 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		defer_ns_end(fs); /* a release parks by the new name from here */
 	}
 	fuse_reply_err(req, rc ? -rc : 0);
+	dc_end_change(fs->dc, newparent);
+	dc_end_change(fs->dc, parent);
 }

@@ -16,8 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/smb2.h"
@@ -36,6 +38,12 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
 		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 	ext_init(fs, conn);
+	/* Listings: up to 256 directories and 256k names (about 40 MiB at worst). */
+	if (!fs->p.direct_io)
+		fs->dc = dc_new(256, 256 * 1024, fs->p.attr_timeout);
+	if (!fs->p.direct_io && !fs->p.nonotify && watch_start(fs, 64))
+		LOG_WARN("cannot start watching directories: other clients' changes show "
+			 "within actimeo only");
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -44,7 +52,11 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 
 void op_destroy(void *userdata)
 {
-	ext_destroy(userdata); /* answer blocked lock requests before the session goes */
+	struct smbfs *fs = userdata;
+	ext_destroy(fs); /* answer blocked lock requests before the session goes */
+	watch_stop(fs);
+	dc_free(fs->dc);
+	fs->dc = NULL;
 }
 
 /* ------------------------------------------------------------------ entries */
@@ -67,11 +79,12 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (neg_hit(fs->neg, parent, name)) {
 		rc = -ENOENT; /* known missing: no round trip */
 	} else {
+		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		rc = ino_path(fs, parent, name, path, sizeof(path));
 		if (!rc)
 			rc = smbc_stat(fs->client, path, &st);
 		if (rc == -ENOENT)
-			neg_add(fs->neg, parent, name);
+			neg_add_since(fs->neg, parent, name, gen);
 	}
 	if (rc) {
 		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
@@ -96,16 +109,47 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	itab_forget(fs_of(req)->itab, ino, nlookup);
+	struct smbfs *fs = fs_of(req);
+	dc_note_forget(fs->dc);
+	itab_forget(fs->itab, ino, nlookup);
 	fuse_reply_none(req);
 }
 
 void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	struct smbfs *fs = fs_of(req);
+	dc_note_forget(fs->dc);
 	for (size_t i = 0; i < count; i++)
 		itab_forget(fs->itab, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
+}
+
+/*
+ * A directory with a kept listing: its "." entry carries the directory's
+ * attributes, as fresh as the listing (the kernel re-asks after every
+ * readdir, for the access time). Returns 1 when it answered.
+ */
+static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
+{
+	double rem = 0;
+	struct dc_list *l = dc_lookup(fs->dc, ino, &rem);
+	struct stat out;
+	int done = 0;
+
+	if (!l)
+		return 0;
+	for (size_t i = 0; i < l->n && i < 2; i++) {
+		const struct smb_stat *st = &l->ents[i].st;
+		if (strcmp(l->ents[i].name, ".") != 0 || !(st->attrs & FILE_ATTRIBUTE_DIRECTORY))
+			continue;
+		statmap_fill(&fs->p.pol, st, ino, &out);
+		ext_fix_attr(fs, ino, st, &out);
+		fuse_reply_attr(req, &out, rem < fs->p.attr_timeout ? rem : fs->p.attr_timeout);
+		done = 1;
+		break;
+	}
+	dc_list_put(l);
+	return done;
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -124,6 +168,8 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_attr(req, &out, fs->p.attr_timeout);
 		return;
 	}
+	if (getattr_cached_dir(fs, req, ino))
+		return;
 	/* The size on the server counts only once buffered writes are out. */
 	rc = files_sync(fs, ino, 1, 0);
 	if (!rc)

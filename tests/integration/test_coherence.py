@@ -71,3 +71,84 @@ def test_attributes_follow_within_actimeo(t):
         time.sleep(0.05)
     t.umount(a)
     t.umount(b)
+
+
+def test_cache_none_never_serves_stale_data(t):
+    t.write_server('rw', 'live.txt', b'one')
+    a = t.mount('rw', 'cache=none')
+    b = t.mount('rw', 'actimeo=30')
+    assert open(a + '/live.txt', 'rb').read() == b'one'
+    assert sorted(os.listdir(a)) == ['live.txt']
+    assert os.stat(a + '/live.txt').st_size == 3
+    for round_ in range(3):
+        data = b'round %d ' % round_ * (round_ + 1)
+        with open(b + '/live.txt', 'wb') as f:
+            f.write(data)
+        # no waiting: every read, stat and listing goes to the server
+        assert os.stat(a + '/live.txt').st_size == len(data)
+        assert open(a + '/live.txt', 'rb').read() == data
+        open(b + '/new%d' % round_, 'w').close()
+        assert 'new%d' % round_ in os.listdir(a)
+        assert os.path.exists(a + '/new%d' % round_)
+        os.unlink(b + '/new%d' % round_)
+        assert 'new%d' % round_ not in os.listdir(a)
+        assert not os.path.exists(a + '/new%d' % round_)
+    t.umount(a)
+    t.umount(b)
+
+
+def test_listing_cache_follows_local_and_remote_changes(t):
+    # a cached listing: local changes show at once, another client's within acdirmax
+    a = t.mount('rw', 'actimeo=1')
+    b = t.mount('rw', 'actimeo=1')
+    os.mkdir(a + '/d')
+    for i in range(5):
+        open(a + '/d/f%d' % i, 'w').close()
+    assert sorted(os.listdir(a + '/d')) == ['f%d' % i for i in range(5)]
+    os.rename(a + '/d/f0', a + '/d/g0')
+    os.unlink(a + '/d/f1')
+    os.mkdir(a + '/d/sub')
+    with open(a + '/d/f2', 'w') as f:
+        f.write('grown')
+    assert sorted(os.listdir(a + '/d')) == ['f2', 'f3', 'f4', 'g0', 'sub']
+    assert os.stat(a + '/d/f2').st_size == 5
+    os.rmdir(a + '/d/sub')
+    assert 'sub' not in os.listdir(a + '/d')
+    open(b + '/d/remote', 'w').close()
+    start = time.monotonic()
+    while 'remote' not in os.listdir(a + '/d'):
+        assert time.monotonic() - start < 1.5, 'remote create not visible within acdirmax'
+        time.sleep(0.05)
+    t.umount(a)
+    t.umount(b)
+
+
+def test_lease_break_both_clients_see_new_data(t):
+    # a holds the file open with a read lease and its data cached; b opens it
+    # for write (the server breaks a's lease), writes, closes: both read b's data
+    t.write_server('rw', 'leased.bin', b'A' * 65536)
+    a = t.mount('rw', 'actimeo=30')
+    b = t.mount('rw', 'actimeo=30')
+    fd = os.open(a + '/leased.bin', os.O_RDONLY)
+    try:
+        assert os.pread(fd, 65536, 0) == b'A' * 65536
+        assert os.pread(fd, 65536, 0) == b'A' * 65536  # from the page cache now
+        with open(b + '/leased.bin', 'r+b') as f:
+            f.write(b'B' * 65536)
+        got = _read_until(fd, b'B' * 65536, 65536)
+        assert got == b'B' * 65536, 'a kept serving its cached copy after the break'
+        with open(a + '/leased.bin', 'rb') as f:
+            assert f.read() == b'B' * 65536
+        with open(b + '/leased.bin', 'rb') as f:
+            assert f.read() == b'B' * 65536
+        # and the other way round: a writes, b (which just read) sees it
+        with open(a + '/leased.bin', 'r+b') as f:
+            f.write(b'C' * 100)
+        with open(b + '/leased.bin', 'rb') as f:
+            assert f.read(100) == b'C' * 100
+    finally:
+        os.close(fd)
+    with open(t.share_path('rw') + '/leased.bin', 'rb') as f:
+        assert f.read() == b'C' * 100 + b'B' * (65536 - 100)
+    t.umount(a)
+    t.umount(b)

@@ -37,7 +37,7 @@ def test_reopen_reuses_the_handle(t):
         for _ in range(5):
             with open(mnt + '/again.txt', 'rb') as f:
                 assert f.read(10) == b'a' * 10
-        time.sleep(0.3)
+            time.sleep(0.2)  # the kernel sends the release after close() returns
         frames = p.since(m)
         assert not _creates(frames), 're-opens went to the server: %r' % frames
         assert not _closes(frames), 'closes went to the server: %r' % frames

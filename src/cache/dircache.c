@@ -1,0 +1,384 @@
+/*
+ * dircache.c - see dircache.h.
+ *
+ * Listings live in a chained hash by directory and on an LRU list (most
+ * recently used at the head). Write counters and changes in progress are
+ * kept per slot of a fixed table indexed by a hash of the directory, so they
+ * outlive the listing (a change to a directory with no listing still fences
+ * a fetch in flight); two directories sharing a slot only cost each other a
+ * refused store. All under dc->lock.
+ */
+#include "cache/dircache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BUCKETS 1024
+#define SLOTS 1024
+#define MAX_WATCHED 1024
+
+struct dnode {
+	uint64_t dir;
+	struct dc_list *l;
+	int64_t expires_ns;
+	int watched; /* stored while a CHANGE_NOTIFY was outstanding on dir */
+	struct dnode *hnext;
+	struct dnode *prev, *next; /* LRU: head is the most recent */
+};
+
+struct dircache {
+	pthread_mutex_t lock;
+	struct dnode *bucket[BUCKETS];
+	struct dnode *head, *tail;
+	size_t ndirs, nents, max_dirs, max_entries;
+	int64_t ttl_ns;
+	uint64_t gen;             /* bumped by every change */
+	uint64_t slot_gen[SLOTS]; /* gen of the last change to a directory of the slot */
+	unsigned slot_busy[SLOTS];
+	uint64_t epoch; /* forgets */
+	uint64_t watched[MAX_WATCHED];
+	size_t nwatched;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static unsigned mix(uint64_t dir)
+{
+	dir ^= dir >> 33;
+	dir *= 0xff51afd7ed558ccdull;
+	dir ^= dir >> 33;
+	return (unsigned)dir;
+}
+
+/* ------------------------------------------------------------------ listings */
+
+struct dc_list *dc_list_new(void)
+{
+	struct dc_list *l = calloc(1, sizeof(*l));
+	if (l)
+		l->refs = 1;
+	return l;
+}
+
+static void list_empty(struct dc_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->ents[i].name);
+	l->n = 0;
+}
+
+int dc_list_add(const char *name, const struct smb_stat *st, void *arg)
+{
+	struct dc_list *l = arg;
+	if (!name) {
+		list_empty(l);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct dc_ent *ne = realloc(l->ents, nc * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		l->ents = ne;
+		l->cap = nc;
+	}
+	l->ents[l->n].name = strdup(name);
+	if (!l->ents[l->n].name)
+		return -ENOMEM;
+	l->ents[l->n].st = *st;
+	l->n++;
+	return 0;
+}
+
+struct dc_list *dc_list_get(struct dc_list *l)
+{
+	__atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+	return l;
+}
+
+void dc_list_put(struct dc_list *l)
+{
+	if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	list_empty(l);
+	free(l->ents);
+	free(l);
+}
+
+/* ------------------------------------------------------------------ the cache */
+
+struct dircache *dc_new(size_t max_dirs, size_t max_entries, double ttl)
+{
+	struct dircache *dc;
+	if (ttl <= 0 || !max_dirs || !max_entries)
+		return NULL;
+	dc = calloc(1, sizeof(*dc));
+	if (!dc)
+		return NULL;
+	pthread_mutex_init(&dc->lock, NULL);
+	dc->max_dirs = max_dirs;
+	dc->max_entries = max_entries;
+	dc->ttl_ns = (int64_t)(ttl * 1e9);
+	return dc;
+}
+
+static struct dnode *find(struct dircache *dc, uint64_t dir)
+{
+	for (struct dnode *d = dc->bucket[mix(dir) % BUCKETS]; d; d = d->hnext)
+		if (d->dir == dir)
+			return d;
+	return NULL;
+}
+
+static void lru_unlink(struct dircache *dc, struct dnode *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		dc->head = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		dc->tail = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void lru_front(struct dircache *dc, struct dnode *d)
+{
+	d->next = dc->head;
+	d->prev = NULL;
+	if (dc->head)
+		dc->head->prev = d;
+	else
+		dc->tail = d;
+	dc->head = d;
+}
+
+static void drop(struct dircache *dc, struct dnode *d)
+{
+	struct dnode **pp = &dc->bucket[mix(d->dir) % BUCKETS];
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == d) {
+			*pp = d->hnext;
+			break;
+		}
+	}
+	lru_unlink(dc, d);
+	dc->ndirs--;
+	dc->nents -= d->l->n;
+	dc_list_put(d->l); /* open directory handles may keep it a while longer */
+	free(d);
+}
+
+static int is_watched(const struct dircache *dc, uint64_t dir)
+{
+	for (size_t i = 0; i < dc->nwatched; i++)
+		if (dc->watched[i] == dir)
+			return 1;
+	return 0;
+}
+
+struct dc_ticket dc_begin_fetch(struct dircache *dc)
+{
+	struct dc_ticket t = {0, 0};
+	if (!dc)
+		return t;
+	pthread_mutex_lock(&dc->lock);
+	t.gen = dc->gen;
+	t.epoch = __atomic_load_n(&dc->epoch, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&dc->lock);
+	return t;
+}
+
+int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l)
+{
+	unsigned s = mix(dir) % SLOTS;
+	struct dnode *d;
+	int kept = 0;
+
+	if (!dc || !l || l->n > dc->max_entries)
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	if (dc->slot_gen[s] > t->gen || dc->slot_busy[s])
+		goto out; /* changed since the fetch began, or changing now */
+	d = find(dc, dir);
+	if (d)
+		drop(dc, d);
+	while (dc->tail && (dc->ndirs >= dc->max_dirs || dc->nents + l->n > dc->max_entries))
+		drop(dc, dc->tail);
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		goto out;
+	d->dir = dir;
+	l->epoch = t->epoch;
+	d->l = dc_list_get(l);
+	d->expires_ns = mono_ns() + dc->ttl_ns;
+	d->watched = is_watched(dc, dir);
+	d->hnext = dc->bucket[mix(dir) % BUCKETS];
+	dc->bucket[mix(dir) % BUCKETS] = d;
+	lru_front(dc, d);
+	dc->ndirs++;
+	dc->nents += l->n;
+	kept = 1;
+out:
+	pthread_mutex_unlock(&dc->lock);
+	return kept;
+}
+
+struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
+{
+	struct dc_list *l = NULL;
+	struct dnode *d;
+	int64_t now;
+
+	if (!dc)
+		return NULL;
+	now = mono_ns();
+	pthread_mutex_lock(&dc->lock);
+	d = find(dc, dir);
+	if (!d || dc->slot_busy[mix(dir) % SLOTS])
+		goto out;
+	if (d->watched && is_watched(dc, dir)) {
+		if (remaining)
+			*remaining = (double)dc->ttl_ns / 1e9;
+	} else if (d->expires_ns <= now) {
+		drop(dc, d);
+		goto out;
+	} else if (remaining) {
+		*remaining = (double)(d->expires_ns - now) / 1e9;
+	}
+	lru_unlink(dc, d);
+	lru_front(dc, d);
+	l = dc_list_get(d->l);
+out:
+	pthread_mutex_unlock(&dc->lock);
+	return l;
+}
+
+/* Lock held. */
+static void changed(struct dircache *dc, uint64_t dir)
+{
+	struct dnode *d = find(dc, dir);
+	if (d)
+		drop(dc, d);
+	dc->slot_gen[mix(dir) % SLOTS] = ++dc->gen;
+}
+
+void dc_begin_change(struct dircache *dc, uint64_t dir)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	dc->slot_busy[mix(dir) % SLOTS]++;
+	changed(dc, dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_end_change(struct dircache *dc, uint64_t dir)
+{
+	unsigned s = mix(dir) % SLOTS;
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	if (dc->slot_busy[s])
+		dc->slot_busy[s]--;
+	changed(dc, dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+int dc_changing(struct dircache *dc, uint64_t dir)
+{
+	int busy;
+	if (!dc)
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	busy = dc->slot_busy[mix(dir) % SLOTS] != 0;
+	pthread_mutex_unlock(&dc->lock);
+	return busy;
+}
+
+void dc_inval(struct dircache *dc, uint64_t dir)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	changed(dc, dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_set_watched(struct dircache *dc, uint64_t dir, int watched)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	for (size_t i = 0; i < dc->nwatched; i++) {
+		if (dc->watched[i] == dir) {
+			if (!watched)
+				dc->watched[i] = dc->watched[--dc->nwatched];
+			goto out;
+		}
+	}
+	if (watched && dc->nwatched < MAX_WATCHED)
+		dc->watched[dc->nwatched++] = dir;
+	else if (watched)
+		changed(dc, dir); /* cannot promise: expire as usual (never reached: callers bound) */
+out:
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_note_forget(struct dircache *dc)
+{
+	if (dc)
+		__atomic_add_fetch(&dc->epoch, 1, __ATOMIC_RELAXED);
+}
+
+int dc_attrs_trusted(struct dircache *dc, const struct dc_list *l)
+{
+	return dc && l->epoch == __atomic_load_n(&dc->epoch, __ATOMIC_RELAXED);
+}
+
+void dc_clear(struct dircache *dc)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	while (dc->head)
+		drop(dc, dc->head);
+	++dc->gen;
+	for (size_t s = 0; s < SLOTS; s++)
+		dc->slot_gen[s] = dc->gen;
+	pthread_mutex_unlock(&dc->lock);
+}
+
+size_t dc_count(struct dircache *dc, size_t *entries)
+{
+	size_t n;
+	if (!dc) {
+		if (entries)
+			*entries = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&dc->lock);
+	n = dc->ndirs;
+	if (entries)
+		*entries = dc->nents;
+	pthread_mutex_unlock(&dc->lock);
+	return n;
+}
+
+void dc_free(struct dircache *dc)
+{
+	if (!dc)
+		return;
+	dc_clear(dc);
+	pthread_mutex_destroy(&dc->lock);
+	free(dc);
+}
