@@ -402,6 +402,7 @@ static void *watch_thread(void *arg)
 			free(ev->buf);
 			free(ev);
 			pthread_mutex_lock(&ws->lock);
+			pthread_cond_broadcast(&ws->cond); /* a watch may have ended: watch_stop waits */
 			continue;
 		}
 		w = next_job(ws, smbc_gen(fs->client));
@@ -444,6 +445,7 @@ static void *watch_thread(void *arg)
 		}
 		ws->kick = 0;
 	}
+	pthread_cond_broadcast(&ws->cond); /* watch_stop may wait for what ended last */
 	pthread_mutex_unlock(&ws->lock);
 	return NULL;
 }
