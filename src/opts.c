@@ -1242,7 +1242,7 @@ void opts_usage(const char *prog)
 	       "  nounix, iocharset=utf8  Unix extensions are never used; names are UTF-8\n"
 	       "  closetimeo=S          deferred close is not implemented yet\n"
 	       "  handletimeout=MS      durable handles are not requested yet\n"
-	       "  max_channels=N        multichannel is not implemented yet\n"
+	       "  max_channels=N        connections per session, SMB 3 multichannel (default 1)\n"
 	       "  mapposix              SFM character mapping is not implemented yet\n"
 	       "\n"
 	       "fstab and automount (ignored): _netdev, nofail, auto, noauto, user, users,\n"

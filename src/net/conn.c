@@ -105,6 +105,8 @@ struct smb_conn {
 	conn_dead_fn on_dead;
 	void *on_dead_arg;
 	int refs; /* atomic */
+	long load;               /* atomic: charges submitted, not yet completed */
+	unsigned long submitted; /* atomic: requests submitted */
 	int echo_interval_ms;
 	int64_t last_rx_ns;  /* loop-owned */
 	int64_t echo_sent_ns; /* loop-owned; 0 = no ECHO outstanding */
@@ -217,6 +219,10 @@ void req_set_body_len(struct smb_req *req, size_t body_len)
 /* Loop thread: finish a request and drop the connection's reference. */
 static void req_complete(struct smb_req *req, int rc)
 {
+	if (req->load_conn) {
+		__atomic_sub_fetch(&req->load_conn->load, req->load_charge, __ATOMIC_RELAXED);
+		req->load_conn = NULL;
+	}
 	if (req->state == REQ_DONE) { /* orphan whose submitter was already told */
 		req_put(req);
 		return;
@@ -511,9 +517,13 @@ int conn_submit(struct smb_conn *conn, struct smb_req *req)
 		r->state = REQ_QUEUED;
 		r->rc = 0;
 		r->deadline_ns = t > 0 ? now + t * 1000000 : 0;
+		r->load_conn = conn;
+		r->load_charge = r->credit_charge ? r->credit_charge : 1;
+		__atomic_add_fetch(&conn->load, r->load_charge, __ATOMIC_RELAXED);
 		n++;
 	}
 	req->chain_len = n;
+	__atomic_add_fetch(&conn->submitted, (unsigned long)n, __ATOMIC_RELAXED);
 	req->next = NULL;
 	if (conn->sq_tail)
 		conn->sq_tail->next = req;
@@ -530,6 +540,23 @@ void conn_set_security(struct smb_conn *conn, const struct conn_security *sec)
 	pthread_mutex_lock(&conn->seclock);
 	conn->sec = *sec;
 	pthread_mutex_unlock(&conn->seclock);
+}
+
+void conn_get_security(struct smb_conn *conn, struct conn_security *sec)
+{
+	pthread_mutex_lock(&conn->seclock);
+	*sec = conn->sec;
+	pthread_mutex_unlock(&conn->seclock);
+}
+
+long conn_load(struct smb_conn *conn)
+{
+	return __atomic_load_n(&conn->load, __ATOMIC_RELAXED);
+}
+
+unsigned long conn_submitted(struct smb_conn *conn)
+{
+	return __atomic_load_n(&conn->submitted, __ATOMIC_RELAXED);
 }
 
 void conn_enable_encryption(struct smb_conn *conn)
@@ -638,9 +665,10 @@ static void conn_fail(struct smb_conn *conn, int rc, const char *why)
 
 static int use_signing(const struct conn_security *sec, const struct smb_req *r)
 {
+	/* SESSION_SETUP is signed only when it binds a channel (force_sign, MS-SMB2 3.2.4.1.1) */
 	return (sec->signing || r->force_sign) && r->session_id == sec->session_id &&
 	       r->session_id && r->command != SMB2_NEGOTIATE &&
-	       r->command != SMB2_SESSION_SETUP;
+	       (r->command != SMB2_SESSION_SETUP || r->force_sign);
 }
 
 static int use_encryption(const struct conn_security *sec, const struct smb_req *r)
