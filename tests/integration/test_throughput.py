@@ -397,7 +397,10 @@ def test_enospc_large_writes(t):
                                   'write() nor close() failed')
         assert seen[1] == errno.ENOSPC, '%s failed with %s, expected ENOSPC' % (
             seen[0], errno.errorcode.get(seen[1], seen[1]))
-        assert written <= 17 * MiB, 'write() accepted %d MiB before failing' % (
+        # 16 MiB of room, plus at most the write-behind window (8 x wsize in
+        # flight per file) and a little kernel buffering before the latched
+        # error reaches a write(): never the whole 64 MiB
+        assert written <= 28 * MiB, 'write() accepted %d MiB before failing' % (
             written // MiB)
         # the mount still works after the error
         os.unlink(mnt + '/fill.bin')

@@ -1316,6 +1316,61 @@ static void seal_sample(uint16_t cipher, size_t plen, struct sealed *s)
 	ck_assert_uint_eq(s->flen, plen + SMB2_TRANSFORM_HDR_SIZE);
 }
 
+START_TEST(test_seal_ctx_reuse)
+{
+	/*
+	 * One reusable context through every cipher, twice, with a failed open
+	 * in between: each result equals the fresh-context one, so neither a
+	 * cipher switch nor an aborted message leaks state into the next.
+	 */
+	struct smb3_aead *a = smb3_aead_new();
+	ck_assert_ptr_nonnull(a);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 4; k++) {
+			const uint16_t cipher = all_ciphers[(k + round) % 4];
+			struct sealed s;
+			uint8_t nonce[16], *f2, *work;
+			struct iovec iov;
+			size_t f2len, poff, pl;
+			uint64_t sid;
+
+			seal_sample(cipher, 1000 + (size_t)k * 4097, &s);
+			/* the same nonce again: only to compare the two paths' bytes */
+			memcpy(nonce, s.frame + TF_NONCE, 16);
+			f2 = arena_alloc(s.flen);
+			iov.iov_base = s.plain;
+			iov.iov_len = s.plen;
+			ck_assert_int_eq(smb3_encrypt_ctx(a, cipher, s.key,
+							  UINT64_C(0x1122334455667788), nonce, &iov,
+							  1, f2, s.flen, &f2len),
+					 0);
+			ck_assert_uint_eq(f2len, s.flen);
+			ck_assert_bytes(f2, s.frame, s.flen);
+
+			work = arena_alloc(s.flen);
+			memcpy(work, s.frame, s.flen);
+			work[s.flen - 1] ^= 0x40; /* tampered: fails, and wipes */
+			ck_assert_int_eq(smb3_decrypt_ctx(a, cipher, s.key, work, s.flen, &sid,
+							  &poff, &pl),
+					 -EBADMSG);
+			memcpy(work, s.frame, s.flen);
+			ck_assert_int_eq(smb3_decrypt_ctx(a, cipher, s.key, work, s.flen, &sid,
+							  &poff, &pl),
+					 0);
+			ck_assert_uint_eq(pl, s.plen);
+			ck_assert_bytes(work + poff, s.plain, s.plen);
+			/* and the other mode's key schedule does not open it */
+			memcpy(work, s.frame, s.flen);
+			ck_assert_int_eq(smb3_decrypt_ctx(a, other_mode(cipher), s.key, work,
+							  s.flen, &sid, &poff, &pl),
+					 -EBADMSG);
+		}
+	}
+	smb3_aead_free(a);
+	smb3_aead_free(NULL);
+}
+END_TEST
+
 START_TEST(test_seal_roundtrip_tamper)
 {
 	const uint16_t cipher = all_ciphers[_i];
@@ -1562,6 +1617,7 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, test_seal_ms_enc30);
 	tcase_add_test(tc, test_seal_ms_enc311_gcm);
 	tcase_add_test(tc, test_channel_signing_key);
+	tcase_add_test(tc, test_seal_ctx_reuse);
 	tcase_add_test(tc, test_ms_enc311_ccm_exchange);
 	tcase_add_loop_test(tc, test_seal_roundtrip_tamper, 0, 4);
 	tcase_add_test(tc, test_seal_hostile_headers);
