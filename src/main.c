@@ -605,6 +605,7 @@ int main(int argc, char *argv[])
 	so.connect_timeout_ms = (int)cfg.conn_timeout * 1000;
 	so.request_timeout_ms = (int)cfg.req_timeout * 1000;
 	so.echo_interval_ms = (int)cfg.echo_interval * 1000;
+	so.max_channels = (int)cfg.max_channels;
 	so.soft = cfg.soft;
 	/* soft: give up on an unreachable server after one keepalive interval */
 	so.soft_timeout_ms = so.echo_interval_ms > 0 ? so.echo_interval_ms : 30000;

@@ -81,7 +81,7 @@ struct smbf_config {
 	int soft;
 	unsigned conn_timeout;   /* seconds: TCP connect */
 	unsigned req_timeout;    /* seconds: deadline of one request */
-	unsigned max_channels;   /* accepted; multichannel is not implemented yet */
+	unsigned max_channels;   /* connections bound to the session (SMB 3.x multichannel) */
 	unsigned handletimeout;  /* ms; accepted; durable handles are not requested yet */
 	/* presentation */
 	uid_t uid;

@@ -1151,7 +1151,7 @@ static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 	struct wbuf w;
 	int rc;
 
-	rc = smbc_chan_get(c, &ch);
+	rc = smbc_chan_get_io(c, &ch); /* bulk I/O: least loaded channel */
 	if (rc)
 		return rc;
 	if (may_block) {

@@ -53,6 +53,59 @@ int smbc_chan_get(struct smb_client *c, struct smbc_chan *ch)
 	return 0;
 }
 
+int smbc_chan_get_io(struct smb_client *c, struct smbc_chan *ch)
+{
+	struct smb_conn *best;
+	long best_load;
+	unsigned start;
+	int n;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->stopping || !c->conn) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	best = c->conn;
+	n = c->nxconn + 1;
+	if (n > 1) {
+		/* least loaded wins; ties rotate so that idle channels share the start */
+		start = __atomic_fetch_add(&c->rr, 1, __ATOMIC_RELAXED) % (unsigned)n;
+		best = NULL;
+		best_load = 0;
+		for (int k = 0; k < n; k++) {
+			int i = (int)((start + (unsigned)k) % (unsigned)n);
+			struct smb_conn *cc = i == 0 ? c->conn : c->xconn[i - 1];
+			long l = conn_load(cc);
+			if (conn_is_dead(cc))
+				continue;
+			if (!best || l < best_load) {
+				best = cc;
+				best_load = l;
+			}
+		}
+		if (!best)
+			best = c->conn; /* all dead: fail there and take the reconnect path */
+	}
+	ch->conn = best;
+	conn_get(ch->conn);
+	ch->session_id = c->session_id;
+	ch->tree_id = c->tree_id;
+	ch->gen = c->gen;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int smbc_channels(struct smb_client *c, unsigned long *submitted, int max)
+{
+	int n;
+	pthread_mutex_lock(&c->lock);
+	n = c->conn ? c->nxconn + 1 : 0;
+	for (int i = 0; i < n && i < max; i++)
+		submitted[i] = conn_submitted(i == 0 ? c->conn : c->xconn[i - 1]);
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
 void smbc_chan_put(struct smbc_chan *ch)
 {
 	conn_put(ch->conn);
@@ -233,6 +286,8 @@ void smbc_abort(struct smb_client *c)
 	c->stopping = 1;
 	if (c->conn)
 		conn_abort(c->conn); /* requests in flight fail now instead of at their deadline */
+	for (int i = 0; i < c->nxconn; i++)
+		conn_abort(c->xconn[i]);
 	parked = c->replay; /* and I/O parked for a reconnect that will not come */
 	c->replay = NULL;
 	pthread_cond_broadcast(&c->cond);

@@ -10,8 +10,14 @@
  * replay; asynchronous I/O that failed with the connection is parked on the
  * replay queue and resubmitted by the reconnect thread.
  *
- * Design note: DESIGN.md names this layer "pool of channels". It holds one
- * channel today; max_channels will add more snapshots here.
+ * Channels (max_channels=N): with SMB 3.x and a server offering
+ * SMB2_GLOBAL_CAP_MULTI_CHANNEL, N-1 further connections are bound to the
+ * session (session.c bind_channels). Metadata goes on the primary connection
+ * (smbc_chan_get); bulk READ/WRITE on the least loaded channel
+ * (smbc_chan_get_io). All channels share one generation: when any of them
+ * fails, the reconnect thread replaces all of them (a new primary, then new
+ * bindings), and I/O that failed on any is replayed as usual. A server that
+ * cannot bind leaves the mount on one connection (logged).
  */
 #ifndef SMBF_CLIENT_POOL_H
 #define SMBF_CLIENT_POOL_H
@@ -32,6 +38,10 @@ struct smbc_chan {
 /* Take a snapshot of the current connection. -EIO when the client is stopping. */
 int smbc_chan_get(struct smb_client *c, struct smbc_chan *ch);
 void smbc_chan_put(struct smbc_chan *ch);
+/* Like smbc_chan_get, on the channel with the fewest credits' worth in flight (READ/WRITE). */
+int smbc_chan_get_io(struct smb_client *c, struct smbc_chan *ch);
+/* Number of channels now; requests submitted so far on each (up to max), for logs/tests. */
+int smbc_channels(struct smb_client *c, unsigned long *submitted, int max);
 
 /*
  * The connection of generation gen_seen failed (or a request on it timed

@@ -137,7 +137,11 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	for (size_t i = 0; i < 5; i++)
 		if (all[i] >= min && all[i] <= max)
 			dialects[n++] = all[i];
-	if (RAND_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(c->client_guid, 16) != 1)
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return -EIO;
+	/* a channel to bind negotiates with the session's ClientGuid: Samba hands
+	 * the connection to the smbd process of that client by it */
+	if (!c->bind_sec && RAND_bytes(c->client_guid, 16) != 1)
 		return -EIO;
 
 	memset(&nreq, 0, sizeof(nreq));
@@ -148,6 +152,8 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
 	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+	if (o->max_channels > 1)
+		nreq.capabilities |= SMB2_GLOBAL_CAP_MULTI_CHANNEL;
 	c->offered_security_mode = nreq.security_mode;
 	c->offered_caps = nreq.capabilities;
 	memcpy(nreq.client_guid, c->client_guid, 16);
@@ -263,6 +269,12 @@ static int session_leg(struct smb_client *c, const struct smbc_opts *o, const ui
 							     : SMB2_NEGOTIATE_SIGNING_ENABLED;
 	sreq.security_buffer = tok;
 	sreq.security_buffer_len = toklen;
+	if (c->bind_sec) {
+		/* MS-SMB2 3.2.4.2.3.1: same SessionId, BINDING, signed with Session.SigningKey
+		 * (the connection was given that key by bind_channel) */
+		sreq.flags = SMB2_SESSION_FLAG_BINDING;
+		req->force_sign = 1;
+	}
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	rc = session_setup_req_encode(&w, &sreq);
 	if (rc) {
@@ -475,6 +487,12 @@ static int do_session_setup(struct smb_client *c, const struct smbc_opts *o,
 		rc = rc ? rc : -EPROTO;
 		goto out;
 	}
+	if (c->bind_sec && req->rhdr.session_id != c->session_id) {
+		seterr(err, errlen, "server %s answered a channel binding for another session",
+		       c->host);
+		rc = -EPROTO;
+		goto out;
+	}
 	c->session_id = req->rhdr.session_id;
 	if (c->dialect == SMB2_DIALECT_0311) {
 		if (preauth_update(ph, req->buf, req->len) ||
@@ -541,6 +559,13 @@ final_response:
 		rc = -EACCES;
 		goto out;
 	}
+	if (c->bind_sec &&
+	    (sresp.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL))) {
+		/* MS-SMB2 3.2.5.3.3: a guest binding is refused */
+		seterr(err, errlen, "server %s bound a channel as guest", c->host);
+		rc = -EACCES;
+		goto out;
+	}
 	if (sresp.session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL)) {
 		if (o->require_sign || o->require_seal) {
 			seterr(err, errlen,
@@ -568,8 +593,13 @@ final_response:
 		if (rc)
 			goto out;
 	}
-	rc = smb3_derive_keys(c->dialect, c->cipher, session_key, sk_len,
-			      c->dialect == SMB2_DIALECT_0311 ? ph->h : NULL, &keys);
+	if (c->bind_sec) /* a bound channel: only its own signing key (Channel.SigningKey) */
+		rc = smb3_channel_signing_key(c->dialect, session_key, sk_len,
+					      c->dialect == SMB2_DIALECT_0311 ? ph->h : NULL,
+					      keys.signing);
+	else
+		rc = smb3_derive_keys(c->dialect, c->cipher, session_key, sk_len,
+				      c->dialect == SMB2_DIALECT_0311 ? ph->h : NULL, &keys);
 	OPENSSL_cleanse(session_key, sizeof(session_key));
 	if (rc)
 		goto out;
@@ -592,6 +622,19 @@ final_response:
 		goto out;
 	}
 
+	if (c->bind_sec) {
+		/*
+		 * Channel.SigningKey comes from this binding's own authentication
+		 * (and, for 3.1.1, this connection's preauth hash): keys.signing.
+		 * Encryption keys belong to the session: the primary channel's.
+		 */
+		sec = *c->bind_sec;
+		memcpy(sec.sign_key, keys.signing, 16);
+		sec.sign_alg = c->sign_alg;
+		conn_set_security(c->conn, &sec);
+		rc = 0;
+		goto out;
+	}
 	c->encrypting = o->require_seal || (sresp.session_flags & SMB2_SESSION_FLAG_ENCRYPT_DATA);
 	if (c->encrypting && (c->dialect < SMB2_DIALECT_0300 || !c->cipher)) {
 		seterr(err, errlen, "encryption was required but server %s does not offer it "
@@ -789,6 +832,8 @@ out:
 	return rc;
 }
 
+static void fill_conn_opts(struct conn_opts *co, const struct smbc_opts *o);
+
 /* Connect, negotiate, log on, connect the tree: everything on c->conn (new). */
 static int establish(struct smb_client *c, const struct smbc_opts *o, char *err, size_t errlen)
 {
@@ -796,13 +841,7 @@ static int establish(struct smb_client *c, const struct smbc_opts *o, char *err,
 	struct preauth_hash ph;
 	int rc = 0;
 
-	memset(&co, 0, sizeof(co));
-	co.host = o->addr ? o->addr : o->host;
-	co.port = o->port;
-	co.connect_timeout_ms = o->connect_timeout_ms;
-	co.request_timeout_ms = o->request_timeout_ms;
-	co.max_credits = o->max_credits;
-	co.echo_interval_ms = o->echo_interval_ms;
+	fill_conn_opts(&co, o);
 	c->conn = conn_new(&co, &rc);
 	if (!c->conn) {
 		const char *port = o->port ? o->port : "445";
@@ -847,6 +886,124 @@ static int establish(struct smb_client *c, const struct smbc_opts *o, char *err,
 out:
 	OPENSSL_cleanse(&ph, sizeof(ph));
 	return rc;
+}
+
+/* ------------------------------------------------------------------ channels */
+
+/* Connection options of c's server (same for every channel). */
+static void fill_conn_opts(struct conn_opts *co, const struct smbc_opts *o)
+{
+	memset(co, 0, sizeof(*co));
+	co->host = o->addr ? o->addr : o->host;
+	co->port = o->port;
+	co->connect_timeout_ms = o->connect_timeout_ms;
+	co->request_timeout_ms = o->request_timeout_ms;
+	co->max_credits = o->max_credits;
+	co->echo_interval_ms = o->echo_interval_ms;
+}
+
+/*
+ * Open one more connection and bind it to c's session (MS-SMB2 3.2.4.2.3.1,
+ * 3.2.5.3.3): NEGOTIATE with the same ClientGuid and dialect, then a full
+ * SESSION_SETUP exchange with SMB2_SESSION_FLAG_BINDING and c's SessionId,
+ * signed with Session.SigningKey. The new channel signs with its own
+ * Channel.SigningKey (from this authentication's session key and, for 3.1.1,
+ * this connection's preauth hash) and seals with the session's keys. The tree
+ * connect is the session's: no TREE_CONNECT here. Returns the connection, or
+ * NULL with err set. c->conn must be established (not yet shared).
+ */
+static struct smb_conn *bind_channel(struct smb_client *c, const struct smbc_opts *o, char *err,
+				     size_t errlen)
+{
+	struct smb_client *n = calloc(1, sizeof(*n));
+	struct conn_security psec, bsec;
+	struct preauth_hash ph;
+	struct conn_opts co;
+	struct smb_conn *conn = NULL;
+	int rc = 0;
+
+	if (!n)
+		return NULL;
+	conn_get_security(c->conn, &psec);
+	n->host = c->host;
+	n->share = c->share;
+	memcpy(n->client_guid, c->client_guid, 16);
+	n->session_id = c->session_id;
+	n->bind_sec = &psec;
+	fill_conn_opts(&co, o);
+	n->conn = conn_new(&co, &rc);
+	if (!n->conn) {
+		seterr(err, errlen, "cannot open another connection to %s: %s", c->host,
+		       strerror(rc ? -rc : EIO));
+		goto out;
+	}
+	memset(&ph, 0, sizeof(ph));
+	rc = do_negotiate(n, o, &ph, err, errlen);
+	if (rc)
+		goto out;
+	if (n->dialect != c->dialect || !(n->server_caps & SMB2_GLOBAL_CAP_MULTI_CHANNEL) ||
+	    memcmp(n->server_guid, c->server_guid, 16)) {
+		seterr(err, errlen, "server %s changed its answer on a second connection", c->host);
+		rc = -EPROTO;
+		goto out;
+	}
+	/* the binding legs go out signed with the session's key, unencrypted */
+	bsec = psec;
+	bsec.signing = 1;
+	bsec.encrypt = 0;
+	conn_set_security(n->conn, &bsec);
+	OPENSSL_cleanse(&bsec, sizeof(bsec));
+	rc = do_session_setup(n, o, &ph, err, errlen);
+	if (rc)
+		goto out;
+	conn = n->conn;
+	n->conn = NULL;
+out:
+	OPENSSL_cleanse(&ph, sizeof(ph));
+	OPENSSL_cleanse(&psec, sizeof(psec));
+	conn_free(n->conn);
+	free(n);
+	return conn;
+}
+
+/*
+ * Bind up to max_channels - 1 further channels to c's fresh session. Where
+ * the server cannot (dialect below 3.0, no SMB2_GLOBAL_CAP_MULTI_CHANNEL, a
+ * guest or anonymous session) or a binding fails, the mount goes on with
+ * the channels it has: file handles belong to the session, so separate
+ * sessions could not carry I/O on them, and more channels are an
+ * optimisation, not a requirement. Fills xc[] and returns how many.
+ */
+static int bind_channels(struct smb_client *c, const struct smbc_opts *o,
+			 struct smb_conn **xc)
+{
+	int want = o->max_channels > SMBC_MAX_CHANNELS ? SMBC_MAX_CHANNELS : o->max_channels;
+	int n = 0;
+	char err[256];
+
+	if (want <= 1)
+		return 0;
+	if (c->dialect < SMB2_DIALECT_0300 || !(c->server_caps & SMB2_GLOBAL_CAP_MULTI_CHANNEL) ||
+	    (c->session_flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL))) {
+		LOG_WARN("max_channels=%d: server %s does not offer multichannel for this session "
+			 "(SMB %s%s); using one connection", want, c->host,
+			 smbc_dialect_name(c->dialect),
+			 (c->server_caps & SMB2_GLOBAL_CAP_MULTI_CHANNEL) ? "" : ", no capability");
+		return 0;
+	}
+	while (n < want - 1) {
+		err[0] = '\0';
+		xc[n] = bind_channel(c, o, err, sizeof(err));
+		if (!xc[n]) {
+			LOG_WARN("max_channels=%d: channel %d not bound: %s; going on with %d", want,
+				 n + 2, err[0] ? err : "error", n + 1);
+			break;
+		}
+		n++;
+	}
+	if (n)
+		LOG_INFO("%d channels bound to the session with %s", n + 1, c->host);
+	return n;
 }
 
 static char *dup_or_null(const char *s)
@@ -902,8 +1059,13 @@ static void on_unsolicited(struct smb_conn *conn, const uint8_t *pdu, size_t len
 static void on_conn_dead(struct smb_conn *conn, void *arg)
 {
 	struct smb_client *c = arg;
+	int ours;
 	pthread_mutex_lock(&c->lock);
-	if (c->conn == conn && !c->stopping) {
+	/* any channel lost means a reconnect of all of them (pool.h) */
+	ours = c->conn == conn;
+	for (int i = 0; i < c->nxconn; i++)
+		ours |= c->xconn[i] == conn;
+	if (ours && !c->stopping) {
 		c->reconnect_wanted = 1;
 		if (!c->down_since_ns) {
 			struct timespec ts;
@@ -936,8 +1098,8 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	struct smb_client *n = calloc(1, sizeof(*n));
 	struct smbc_opts o;
 	char *pw = NULL;
-	struct smb_conn *old;
-	int rc;
+	struct smb_conn *old, *xc[SMBC_MAX_CHANNELS - 1], *oldx[SMBC_MAX_CHANNELS - 1];
+	int rc, nx, noldx;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -956,6 +1118,7 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	pthread_mutex_unlock(&c->lock);
 	o.password = pw;
 	rc = establish(n, &o, err, errlen);
+	nx = rc ? 0 : bind_channels(n, &o, xc);
 	if (pw) {
 		OPENSSL_cleanse(pw, strlen(pw));
 		free(pw);
@@ -968,9 +1131,17 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	/* hooks first: a connection that dies right after the swap must still be noticed */
 	conn_set_on_dead(n->conn, on_conn_dead, c);
 	conn_set_unsolicited(n->conn, on_unsolicited, c);
+	for (int i = 0; i < nx; i++) {
+		conn_set_on_dead(xc[i], on_conn_dead, c);
+		conn_set_unsolicited(xc[i], on_unsolicited, c);
+	}
 	pthread_mutex_lock(&c->lock);
 	old = c->conn;
 	c->conn = n->conn;
+	noldx = c->nxconn;
+	memcpy(oldx, c->xconn, sizeof(oldx));
+	memcpy(c->xconn, xc, sizeof(xc[0]) * (size_t)nx);
+	c->nxconn = nx;
 	c->dialect = n->dialect;
 	c->server_security_mode = n->server_security_mode;
 	c->server_caps = n->server_caps;
@@ -990,6 +1161,9 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	memcpy(c->server_guid, n->server_guid, 16);
 	c->gen++;
 	c->reconnect_wanted = 0;
+	for (int i = 0; i < nx; i++)
+		if (conn_is_dead(xc[i]))
+			c->reconnect_wanted = 1;
 	if (conn_is_dead(c->conn)) /* died before the swap: on_conn_dead saw an old c->conn */
 		c->reconnect_wanted = 1;
 	else
@@ -997,6 +1171,8 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	conn_free(old); /* threads still holding a snapshot keep it alive until they put it */
+	for (int i = 0; i < noldx; i++)
+		conn_free(oldx[i]);
 	free(n);
 	return 0;
 }
@@ -1023,8 +1199,13 @@ int smbc_connect(const struct smbc_opts *o, struct smb_client **out, char *err, 
 	rc = establish(c, o, err, errlen);
 	if (rc)
 		goto fail;
+	c->nxconn = bind_channels(c, o, c->xconn);
 	conn_set_on_dead(c->conn, on_conn_dead, c);
 	conn_set_unsolicited(c->conn, on_unsolicited, c);
+	for (int i = 0; i < c->nxconn; i++) {
+		conn_set_on_dead(c->xconn[i], on_conn_dead, c);
+		conn_set_unsolicited(c->xconn[i], on_unsolicited, c);
+	}
 	rc = smbc_pool_start(c);
 	if (rc)
 		goto fail;
@@ -1042,6 +1223,20 @@ void smbc_disconnect(struct smb_client *c)
 	if (!c)
 		return;
 	smbc_pool_stop(c);
+	if (c->nxconn) {
+		unsigned long sub[SMBC_MAX_CHANNELS];
+		int n = smbc_channels(c, sub, SMBC_MAX_CHANNELS);
+		char line[256];
+		size_t off = 0;
+		for (int i = 0; i < n && off < sizeof(line); i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%lu",
+						i ? " " : "", sub[i]);
+		LOG_INFO("requests per channel: %s", line);
+	}
+	/* bound channels go first; the LOGOFF on the primary ends the session on all */
+	for (int i = 0; i < c->nxconn; i++)
+		conn_free(c->xconn[i]);
+	c->nxconn = 0;
 	if (c->conn && !conn_is_dead(c->conn)) {
 		struct smb_req *req;
 		if (c->tree_id && (req = req_new(SMB2_TREE_DISCONNECT, 8))) {

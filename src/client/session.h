@@ -47,7 +47,13 @@ struct smbc_opts {
 	int soft;                 /* fail operations after soft_timeout_ms without a connection */
 	int soft_timeout_ms;
 	int echo_interval_ms;     /* keepalive */
+	int max_channels;         /* connections per session (multichannel); 0/1 = one */
 };
+
+/* Most channels of one session (the primary connection included). */
+#define SMBC_MAX_CHANNELS 16
+
+struct conn_security;
 
 struct smbc_io;
 struct smbc_file;
@@ -67,6 +73,14 @@ struct smb_client {
 	int64_t down_since_ns;     /* protected by lock: when the connection was lost, 0 = up */
 	struct smbc_io *replay;    /* protected by lock: async I/O waiting for a connection */
 	struct smbc_file *files;   /* protected by lock: open files, reopened after reconnect */
+	/*
+	 * Multichannel (max_channels > 1): further connections bound to the
+	 * session of conn; they share its generation and are replaced with it.
+	 */
+	struct smb_conn *xconn[SMBC_MAX_CHANNELS - 1]; /* protected by lock */
+	int nxconn;                /* protected by lock */
+	unsigned rr;               /* channel choice tie breaker (relaxed atomic) */
+	const struct conn_security *bind_sec; /* set only on a temporary client binding a channel */
 	pthread_t rthread;
 	int rthread_started;
 	struct smbc_opts opts;     /* deep copy, kept for reconnecting; password wiped on free */

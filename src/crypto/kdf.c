@@ -252,3 +252,22 @@ void smb3_keys_wipe(struct smb3_keys *k)
 	if (k)
 		OPENSSL_cleanse(k, sizeof(*k));
 }
+
+int smb3_channel_signing_key(uint16_t dialect, const uint8_t *session_key, size_t session_key_len,
+			     const uint8_t preauth[64], uint8_t out[16])
+{
+	struct smb3_keys k;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, 16);
+	if (dialect != SMB2_DIALECT_0300 && dialect != SMB2_DIALECT_0302 &&
+	    dialect != SMB2_DIALECT_0311)
+		return -EINVAL;
+	rc = smb3_derive_keys(dialect, 0, session_key, session_key_len, preauth, &k);
+	if (!rc)
+		memcpy(out, k.signing, 16);
+	smb3_keys_wipe(&k);
+	return rc;
+}

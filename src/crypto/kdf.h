@@ -78,6 +78,17 @@ struct smb3_keys {
 int smb3_derive_keys(uint16_t dialect, uint16_t cipher, const uint8_t *session_key,
 		     size_t session_key_len, const uint8_t preauth[64], struct smb3_keys *out);
 
+/*
+ * Channel.SigningKey of a channel bound to a session (MS-SMB2 3.2.5.3.3):
+ * derived like Session.SigningKey, but from the session key of the binding's
+ * own authentication and, for 3.1.1, from the preauth hash of the binding
+ * connection (its NEGOTIATE and binding SESSION_SETUP exchange). Channels
+ * exist only in 3.x: -EINVAL for 2.x dialects, and for 3.1.1 without preauth.
+ * Encryption keys are the session's, not the channel's: none is derived.
+ */
+int smb3_channel_signing_key(uint16_t dialect, const uint8_t *session_key, size_t session_key_len,
+			     const uint8_t preauth[64], uint8_t out[16]);
+
 /* Wipe all key material in k (OPENSSL_cleanse). k may be NULL. */
 void smb3_keys_wipe(struct smb3_keys *k);
 

@@ -11,6 +11,11 @@
  *
  * OpenSSL's CCM needs the whole message in one update, so CCM gathers the
  * iovecs into the output first; GCM streams them.
+ *
+ * Speed: a connection keeps a struct smb3_aead (one EVP context per
+ * direction, set up once per cipher) and passes it to the _ctx variants, so
+ * sealing and opening a message allocate nothing; decryption is in place.
+ * The plain variants use a fresh context per call (tests, one-off use).
  */
 #include "crypto/seal.h"
 
@@ -18,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -113,15 +119,87 @@ static int iov_total(const struct iovec *iov, int iovcnt, size_t *total)
 	return 0;
 }
 
-/* Common AEAD setup: cipher, nonce length, (CCM) tag length and message length, key, AAD. */
-static int aead_init(EVP_CIPHER_CTX *ctx, int enc, uint16_t cipher, const EVP_CIPHER *c,
-		     const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
-		     size_t msg_len, uint8_t *ccm_tag)
+/*
+ * Reusable contexts, one per direction: the cipher is set up once (or again
+ * when it changes) and each message only re-keys and sets its nonce, so the
+ * hot path allocates nothing.
+ */
+struct smb3_aead {
+	EVP_CIPHER_CTX *ctx[2]; /* [0] decrypt, [1] encrypt */
+	uint16_t cipher[2];     /* cipher ctx[i] is set up for; 0 = none */
+};
+
+struct smb3_aead *smb3_aead_new(void)
+{
+	struct smb3_aead *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->ctx[0] = EVP_CIPHER_CTX_new();
+	a->ctx[1] = EVP_CIPHER_CTX_new();
+	if (!a->ctx[0] || !a->ctx[1]) {
+		smb3_aead_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void smb3_aead_free(struct smb3_aead *a)
+{
+	if (!a)
+		return;
+	EVP_CIPHER_CTX_free(a->ctx[0]); /* also wipes the key schedule */
+	EVP_CIPHER_CTX_free(a->ctx[1]);
+	free(a);
+}
+
+/*
+ * The context for one operation: a's (set up for cipher) or, with a NULL,
+ * a fresh one the caller frees (*tmp). NULL on allocation failure.
+ */
+static EVP_CIPHER_CTX *ctx_for(struct smb3_aead *a, int enc, uint16_t cipher,
+			       const EVP_CIPHER *c, EVP_CIPHER_CTX **tmp)
+{
+	EVP_CIPHER_CTX *ctx;
+
+	*tmp = NULL;
+	if (!a) {
+		ctx = *tmp = EVP_CIPHER_CTX_new();
+		if (ctx && !EVP_CipherInit_ex2(ctx, c, NULL, NULL, enc, NULL)) {
+			EVP_CIPHER_CTX_free(ctx);
+			ctx = *tmp = NULL;
+		}
+		return ctx;
+	}
+	ctx = a->ctx[enc];
+	if (a->cipher[enc] != cipher) {
+		a->cipher[enc] = 0;
+		if (!EVP_CIPHER_CTX_reset(ctx) || !EVP_CipherInit_ex2(ctx, c, NULL, NULL, enc, NULL))
+			return NULL;
+		a->cipher[enc] = cipher;
+	}
+	return ctx;
+}
+
+/* After a failed operation a reused context may be mid-message: set it up afresh next time. */
+static void ctx_done(struct smb3_aead *a, int enc, EVP_CIPHER_CTX *tmp, int rc)
+{
+	if (tmp)
+		EVP_CIPHER_CTX_free(tmp);
+	else if (a && rc)
+		a->cipher[enc] = 0;
+}
+
+/*
+ * Per-message AEAD setup on a context whose cipher is set: nonce length,
+ * (CCM) tag length and message length, key and nonce, AAD.
+ */
+static int aead_init(EVP_CIPHER_CTX *ctx, int enc, uint16_t cipher, const uint8_t *key,
+		     const uint8_t *nonce, const uint8_t *aad, size_t aad_len, size_t msg_len,
+		     uint8_t *ccm_tag)
 {
 	int outl;
 
-	if (!EVP_CipherInit_ex2(ctx, c, NULL, NULL, enc, NULL) ||
-	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)smb3_cipher_nonce_len(cipher),
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)smb3_cipher_nonce_len(cipher),
 				 NULL))
 		return -EIO;
 	/* CCM fixes the tag length (and, decrypting, the expected tag) before the key. */
@@ -137,12 +215,12 @@ static int aead_init(EVP_CIPHER_CTX *ctx, int enc, uint16_t cipher, const EVP_CI
 	return 0;
 }
 
-int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		   size_t aad_len, const struct iovec *plain, int iovcnt, uint8_t *out,
-		   uint8_t tag[16])
+static int aead_seal(struct smb3_aead *a, uint16_t cipher, const uint8_t *key,
+		     const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		     const struct iovec *plain, int iovcnt, uint8_t *out, uint8_t tag[16])
 {
 	const EVP_CIPHER *c = cipher_get(cipher);
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx, *tmp;
 	size_t total, off = 0;
 	int outl, rc;
 
@@ -156,10 +234,10 @@ int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, co
 	if (!c)
 		return -EIO;
 
-	ctx = EVP_CIPHER_CTX_new();
+	ctx = ctx_for(a, 1, cipher, c, &tmp);
 	if (!ctx)
 		return -ENOMEM;
-	rc = aead_init(ctx, 1, cipher, c, key, nonce, aad, aad_len, total, NULL);
+	rc = aead_init(ctx, 1, cipher, key, nonce, aad, aad_len, total, NULL);
 	if (rc)
 		goto out;
 	rc = -EIO;
@@ -188,16 +266,24 @@ int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, co
 		goto out;
 	rc = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	ctx_done(a, 1, tmp, rc);
 	return rc;
 }
 
-int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[16])
+int smb3_aead_seal(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, const struct iovec *plain, int iovcnt, uint8_t *out,
+		   uint8_t tag[16])
+{
+	return aead_seal(NULL, cipher, key, nonce, aad, aad_len, plain, iovcnt, out, tag);
+}
+
+static int aead_open(struct smb3_aead *a, uint16_t cipher, const uint8_t *key,
+		     const uint8_t *nonce, const uint8_t *aad, size_t aad_len, uint8_t *buf,
+		     size_t len, const uint8_t tag[16])
 {
 	const EVP_CIPHER *c = cipher_get(cipher);
 	uint8_t want[SMB3_AEAD_TAG_SIZE];
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx, *tmp;
 	int outl, fin, rc;
 
 	if (!smb3_cipher_key_len(cipher) || !key || !nonce || (!aad && aad_len) || !buf || !tag)
@@ -209,10 +295,10 @@ int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, co
 	/* EVP wants a writable tag buffer; it also must not alias buf. */
 	memcpy(want, tag, sizeof(want));
 
-	ctx = EVP_CIPHER_CTX_new();
+	ctx = ctx_for(a, 0, cipher, c, &tmp);
 	if (!ctx)
 		return -ENOMEM;
-	rc = aead_init(ctx, 0, cipher, c, key, nonce, aad, aad_len, len, want);
+	rc = aead_init(ctx, 0, cipher, key, nonce, aad, aad_len, len, want);
 	if (rc)
 		goto out;
 	/* From here on any failure is an authentication failure. */
@@ -235,13 +321,27 @@ int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, co
 fail:
 	OPENSSL_cleanse(buf, len);
 out:
-	EVP_CIPHER_CTX_free(ctx);
+	ctx_done(a, 0, tmp, rc);
 	return rc;
+}
+
+int smb3_aead_open(uint16_t cipher, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		   size_t aad_len, uint8_t *buf, size_t len, const uint8_t tag[16])
+{
+	return aead_open(NULL, cipher, key, nonce, aad, aad_len, buf, len, tag);
 }
 
 int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id, const uint8_t nonce[16],
 		 const struct iovec *plain, int iovcnt, uint8_t *out, size_t out_cap,
 		 size_t *out_len)
+{
+	return smb3_encrypt_ctx(NULL, cipher, key, session_id, nonce, plain, iovcnt, out, out_cap,
+				out_len);
+}
+
+int smb3_encrypt_ctx(struct smb3_aead *a, uint16_t cipher, const uint8_t *key,
+		     uint64_t session_id, const uint8_t nonce[16], const struct iovec *plain,
+		     int iovcnt, uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	uint8_t hdr[SMB2_TRANSFORM_HDR_SIZE] = {0};
 	size_t nlen = smb3_cipher_nonce_len(cipher);
@@ -265,8 +365,8 @@ int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id, const
 	le16_store(hdr + TF_FLAGS, SMB2_TRANSFORM_FLAG_ENCRYPTED);
 	le64_store(hdr + TF_SESSION_ID, session_id);
 
-	rc = smb3_aead_seal(cipher, key, hdr + TF_NONCE, hdr + TF_AAD_OFF, TF_AAD_LEN, plain,
-			    iovcnt, out + SMB2_TRANSFORM_HDR_SIZE, hdr + TF_SIGNATURE);
+	rc = aead_seal(a, cipher, key, hdr + TF_NONCE, hdr + TF_AAD_OFF, TF_AAD_LEN, plain, iovcnt,
+		       out + SMB2_TRANSFORM_HDR_SIZE, hdr + TF_SIGNATURE);
 	if (rc)
 		return rc;
 	memcpy(out, hdr, sizeof(hdr));
@@ -276,6 +376,12 @@ int smb3_encrypt(uint16_t cipher, const uint8_t *key, uint64_t session_id, const
 
 int smb3_decrypt(uint16_t cipher, const uint8_t *key, uint8_t *frame, size_t len,
 		 uint64_t *session_id, size_t *plain_off, size_t *plain_len)
+{
+	return smb3_decrypt_ctx(NULL, cipher, key, frame, len, session_id, plain_off, plain_len);
+}
+
+int smb3_decrypt_ctx(struct smb3_aead *a, uint16_t cipher, const uint8_t *key, uint8_t *frame,
+		     size_t len, uint64_t *session_id, size_t *plain_off, size_t *plain_len)
 {
 	size_t plen;
 	int rc;
@@ -295,8 +401,8 @@ int smb3_decrypt(uint16_t cipher, const uint8_t *key, uint8_t *frame, size_t len
 		return -EBADMSG;
 
 	/* Nonce, AAD and tag lie in the header, apart from the bytes decrypted in place. */
-	rc = smb3_aead_open(cipher, key, frame + TF_NONCE, frame + TF_AAD_OFF, TF_AAD_LEN,
-			    frame + SMB2_TRANSFORM_HDR_SIZE, plen, frame + TF_SIGNATURE);
+	rc = aead_open(a, cipher, key, frame + TF_NONCE, frame + TF_AAD_OFF, TF_AAD_LEN,
+		       frame + SMB2_TRANSFORM_HDR_SIZE, plen, frame + TF_SIGNATURE);
 	if (rc)
 		return rc;
 	*session_id = le64_load(frame + TF_SESSION_ID);

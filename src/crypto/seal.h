@@ -78,6 +78,23 @@ int smb3_decrypt(uint16_t cipher, const uint8_t *key, uint8_t *frame, size_t len
 		 uint64_t *session_id, size_t *plain_off, size_t *plain_len);
 
 /*
+ * Reusable cipher contexts for the _ctx variants below: one per thread that
+ * seals/opens (a connection's loop thread), never shared between threads.
+ * smb3_aead_new returns NULL when out of memory; smb3_aead_free(NULL) is a
+ * no-op. The _ctx variants behave exactly like smb3_encrypt/smb3_decrypt
+ * (same checks, results and errors) without allocating per message; a NULL
+ * context means a fresh one for this call.
+ */
+struct smb3_aead;
+struct smb3_aead *smb3_aead_new(void);
+void smb3_aead_free(struct smb3_aead *a);
+int smb3_encrypt_ctx(struct smb3_aead *a, uint16_t cipher, const uint8_t *key,
+		     uint64_t session_id, const uint8_t nonce[16], const struct iovec *plain,
+		     int iovcnt, uint8_t *out, size_t out_cap, size_t *out_len);
+int smb3_decrypt_ctx(struct smb3_aead *a, uint16_t cipher, const uint8_t *key, uint8_t *frame,
+		     size_t len, uint64_t *session_id, size_t *plain_off, size_t *plain_len);
+
+/*
  * Read the SessionId of a sealed frame so the caller can pick the session's
  * key before smb3_decrypt. Checks only the length and ProtocolId (-EBADMSG);
  * the value is unauthenticated until smb3_decrypt succeeds.

@@ -68,7 +68,11 @@ struct outframe {
 	int nheld;
 	uint8_t hdr[SMB2_TRANSPORT_HDR];
 	uint8_t *data;            /* owned: transform frame when sealing */
+	size_t data_cap;
 };
+
+/* Idle outframes (and their sealing buffers) a connection keeps for reuse. */
+#define FRAME_CACHE 4
 
 static const uint8_t zero_pad[8];
 
@@ -105,6 +109,8 @@ struct smb_conn {
 	conn_dead_fn on_dead;
 	void *on_dead_arg;
 	int refs; /* atomic */
+	long load;               /* atomic: charges submitted, not yet completed */
+	unsigned long submitted; /* atomic: requests submitted */
 	int echo_interval_ms;
 	int64_t last_rx_ns;  /* loop-owned */
 	int64_t echo_sent_ns; /* loop-owned; 0 = no ECHO outstanding */
@@ -114,6 +120,9 @@ struct smb_conn {
 	struct smb_req *wq_tail;
 	struct outframe *out_head;
 	struct outframe *out_tail;
+	struct outframe *free_frames; /* reusable, at most FRAME_CACHE */
+	int nfree_frames;
+	struct smb3_aead *aead;       /* cipher contexts for sealing/opening; lazily made */
 	struct pending pend;
 	struct credits cr;
 	uint8_t rxhdr[SMB2_TRANSPORT_HDR];
@@ -123,6 +132,47 @@ struct smb_conn {
 };
 
 static unsigned g_conn_ids;
+
+/*
+ * Loop thread (or the last put after it exited). Frames are recycled, with
+ * their sealing buffer, so a sealed stream does not allocate per request.
+ */
+static struct outframe *frame_get(struct smb_conn *conn)
+{
+	struct outframe *o = conn->free_frames;
+	if (!o)
+		return calloc(1, sizeof(*o));
+	conn->free_frames = o->next;
+	conn->nfree_frames--;
+	o->next = NULL;
+	o->iovcnt = o->iovpos = o->nheld = 0;
+	return o;
+}
+
+static void frame_release(struct smb_conn *conn, struct outframe *o)
+{
+	for (int i = 0; i < o->nheld; i++)
+		req_put(o->held[i]);
+	o->nheld = 0;
+	if (conn->nfree_frames >= FRAME_CACHE) {
+		outframe_free(o);
+		return;
+	}
+	o->next = conn->free_frames;
+	conn->free_frames = o;
+	conn->nfree_frames++;
+}
+
+/* Room for a transform frame of len bytes in o->data; keeps a big enough buffer. */
+static int frame_data_reserve(struct outframe *o, size_t len)
+{
+	if (o->data_cap >= len)
+		return 0;
+	free(o->data);
+	o->data = malloc(len);
+	o->data_cap = o->data ? len : 0;
+	return o->data ? 0 : -ENOMEM;
+}
 
 static int64_t now_ns(void)
 {
@@ -217,6 +267,10 @@ void req_set_body_len(struct smb_req *req, size_t body_len)
 /* Loop thread: finish a request and drop the connection's reference. */
 static void req_complete(struct smb_req *req, int rc)
 {
+	if (req->load_conn) {
+		__atomic_sub_fetch(&req->load_conn->load, req->load_charge, __ATOMIC_RELAXED);
+		req->load_conn = NULL;
+	}
 	if (req->state == REQ_DONE) { /* orphan whose submitter was already told */
 		req_put(req);
 		return;
@@ -448,6 +502,12 @@ void conn_put(struct smb_conn *conn)
 		pthread_join(conn->thread, NULL);
 	}
 	fail_all(conn, -ECONNABORTED); /* loop has exited: we own its state now */
+	while (conn->free_frames) {
+		struct outframe *o = conn->free_frames;
+		conn->free_frames = o->next;
+		outframe_free(o);
+	}
+	smb3_aead_free(conn->aead);
 	close(conn->fd);
 	close(conn->evfd);
 	OPENSSL_cleanse(&conn->sec, sizeof(conn->sec));
@@ -511,9 +571,13 @@ int conn_submit(struct smb_conn *conn, struct smb_req *req)
 		r->state = REQ_QUEUED;
 		r->rc = 0;
 		r->deadline_ns = t > 0 ? now + t * 1000000 : 0;
+		r->load_conn = conn;
+		r->load_charge = r->credit_charge ? r->credit_charge : 1;
+		__atomic_add_fetch(&conn->load, r->load_charge, __ATOMIC_RELAXED);
 		n++;
 	}
 	req->chain_len = n;
+	__atomic_add_fetch(&conn->submitted, (unsigned long)n, __ATOMIC_RELAXED);
 	req->next = NULL;
 	if (conn->sq_tail)
 		conn->sq_tail->next = req;
@@ -530,6 +594,23 @@ void conn_set_security(struct smb_conn *conn, const struct conn_security *sec)
 	pthread_mutex_lock(&conn->seclock);
 	conn->sec = *sec;
 	pthread_mutex_unlock(&conn->seclock);
+}
+
+void conn_get_security(struct smb_conn *conn, struct conn_security *sec)
+{
+	pthread_mutex_lock(&conn->seclock);
+	*sec = conn->sec;
+	pthread_mutex_unlock(&conn->seclock);
+}
+
+long conn_load(struct smb_conn *conn)
+{
+	return __atomic_load_n(&conn->load, __ATOMIC_RELAXED);
+}
+
+unsigned long conn_submitted(struct smb_conn *conn)
+{
+	return __atomic_load_n(&conn->submitted, __ATOMIC_RELAXED);
 }
 
 void conn_enable_encryption(struct smb_conn *conn)
@@ -611,7 +692,7 @@ static void fail_all(struct smb_conn *conn, int rc)
 		req_complete(r, rc);
 	for (o = conn->out_head; o; o = on) {
 		on = o->next;
-		outframe_free(o);
+		frame_release(conn, o);
 	}
 	conn->out_head = conn->out_tail = NULL;
 	rxbuf_put(conn->rx);
@@ -638,9 +719,10 @@ static void conn_fail(struct smb_conn *conn, int rc, const char *why)
 
 static int use_signing(const struct conn_security *sec, const struct smb_req *r)
 {
+	/* SESSION_SETUP is signed only when it binds a channel (force_sign, MS-SMB2 3.2.4.1.1) */
 	return (sec->signing || r->force_sign) && r->session_id == sec->session_id &&
 	       r->session_id && r->command != SMB2_NEGOTIATE &&
-	       r->command != SMB2_SESSION_SETUP;
+	       (r->command != SMB2_SESSION_SETUP || r->force_sign);
 }
 
 static int use_encryption(const struct conn_security *sec, const struct smb_req *r)
@@ -685,7 +767,7 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 		rc = -EMSGSIZE;
 		goto out;
 	}
-	o = calloc(1, sizeof(*o));
+	o = frame_get(conn);
 	if (!o) {
 		rc = -ENOMEM;
 		goto out;
@@ -740,21 +822,24 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 	}
 	(void)now;
 	if (rc) { /* the requests are in the pending table: the caller fails the conn */
-		outframe_free(o);
+		frame_release(conn, o);
 		goto out;
 	}
 
 	if (encrypt) {
 		uint8_t nonce[16];
 		size_t elen = 0;
-		o->data = malloc(SMB2_TRANSFORM_HDR_SIZE + total);
-		rc = o->data ? smb3_nonce_next(sec.cipher, nonce) : -ENOMEM;
+		if (!conn->aead)
+			conn->aead = smb3_aead_new(); /* NULL: a fresh context per frame */
+		rc = frame_data_reserve(o, SMB2_TRANSFORM_HDR_SIZE + total);
 		if (!rc)
-			rc = smb3_encrypt(sec.cipher, sec.enc_key, sec.session_id, nonce, o->iov + 1,
-					  o->iovcnt - 1, o->data, SMB2_TRANSFORM_HDR_SIZE + total,
-					  &elen);
+			rc = smb3_nonce_next(sec.cipher, nonce);
+		if (!rc)
+			rc = smb3_encrypt_ctx(conn->aead, sec.cipher, sec.enc_key, sec.session_id,
+					      nonce, o->iov + 1, o->iovcnt - 1, o->data,
+					      SMB2_TRANSFORM_HDR_SIZE + total, &elen);
 		if (rc) {
-			outframe_free(o);
+			frame_release(conn, o);
 			goto out;
 		}
 		o->iov[1].iov_base = o->data;
@@ -840,7 +925,7 @@ static int do_write(struct smb_conn *conn)
 		conn->out_head = o->next;
 		if (!conn->out_head)
 			conn->out_tail = NULL;
-		outframe_free(o);
+		frame_release(conn, o);
 	}
 	return 0;
 }
@@ -942,7 +1027,10 @@ static int process_frame(struct smb_conn *conn, struct rxbuf *rx)
 			rc = -EBADMSG;
 			goto out;
 		}
-		rc = smb3_decrypt(sec.cipher, sec.dec_key, p, len, &sid, &poff, &plen);
+		if (!conn->aead)
+			conn->aead = smb3_aead_new(); /* NULL: a fresh context per frame */
+		rc = smb3_decrypt_ctx(conn->aead, sec.cipher, sec.dec_key, p, len, &sid, &poff,
+				      &plen);
 		if (rc || sid != sec.session_id) {
 			LOG_WARN("conn %u: cannot decrypt a message", conn->id);
 			rc = -EBADMSG;

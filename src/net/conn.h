@@ -49,7 +49,8 @@ struct smb_req {
 	uint64_t session_id;
 	uint32_t flags;       /* extra SMB2 header flags, e.g. RELATED_OPERATIONS */
 	int64_t timeout_ms;   /* 0 = connection default; <0 = none (long async ops) */
-	int force_sign;       /* sign even if the session does not (3.1.1 TREE_CONNECT) */
+	int force_sign;       /* sign even if the session does not (3.1.1 TREE_CONNECT,
+			       * SESSION_SETUP binding a channel) */
 	req_done_fn done;     /* NULL: a thread will conn_wait() */
 	void *done_arg;
 	/* PDU: header space (64 bytes, filled by the connection) then the body */
@@ -81,6 +82,8 @@ struct smb_req {
 	struct smb_req *chain_next;  /* next PDU of the same compound */
 	struct smb_req *hnext;       /* pending-table bucket link */
 	int chain_len;
+	struct smb_conn *load_conn;  /* whose load counts this request's charge */
+	uint16_t load_charge;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -166,6 +169,17 @@ struct conn_security {
 	uint8_t dec_key[32];
 };
 void conn_set_security(struct smb_conn *conn, const struct conn_security *sec);
+/* Copy of the current security state (key material: wipe it after use). */
+void conn_get_security(struct smb_conn *conn, struct conn_security *sec);
+
+/*
+ * Credits' worth of requests submitted and not yet completed (one per
+ * 64 KiB of READ/WRITE payload, at least one per request): the load used to
+ * spread I/O over channels. Any thread; a snapshot.
+ */
+long conn_load(struct smb_conn *conn);
+/* Requests ever submitted on this connection (debug counter). Any thread. */
+unsigned long conn_submitted(struct smb_conn *conn);
 
 /* Start sealing requests with the keys already set (share asked for encryption). */
 void conn_enable_encryption(struct smb_conn *conn);

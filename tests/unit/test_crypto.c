@@ -736,6 +736,51 @@ START_TEST(test_keys_ms_enc311_gcm)
 }
 END_TEST
 
+START_TEST(test_channel_signing_key)
+{
+	/*
+	 * No published vector covers a session binding. A channel's key is
+	 * derived like Session.SigningKey from the binding's own session key and
+	 * the channel's preauth hash, so the [MS-ENC311] A.1 and [MS-ENC30]
+	 * values pin the derivation, and the rest checks that the channel's own
+	 * hash (not the session's) goes in.
+	 */
+	uint8_t *sk = unhex(A1_SESSION_KEY, NULL);
+	uint8_t *pa = unhex(A1_PREAUTH, NULL);
+	uint8_t *sk30 = unhex(ENC30_SESSION_KEY, NULL);
+	uint8_t pa2[64], key[16], key2[16], want[16];
+
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0311, sk, 16, pa, key), 0);
+	ck_assert_bytes(key, unhex(A1_SIGNING_KEY, NULL), 16);
+	/* another channel: its own preauth hash gives another key */
+	memcpy(pa2, pa, 64);
+	pa2[63] ^= 1;
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0311, sk, 16, pa2, key2), 0);
+	ck_assert_int_ne(memcmp(key, key2, 16), 0);
+	ck_assert_int_eq(smb3_kdf(sk, 16, "SMBSigningKey", 14, pa2, 64, want, 16), 0);
+	ck_assert_bytes(key2, want, 16);
+	/* a longer (Kerberos) session key: only its first 16 bytes key signing */
+	{
+		uint8_t long_sk[32];
+		memcpy(long_sk, sk, 16);
+		memset(long_sk + 16, 0xA5, 16);
+		ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0311, long_sk, 32, pa, key2),
+				 0);
+		ck_assert_bytes(key2, key, 16);
+	}
+	/* 3.0 and 3.0.2: no preauth hash; [MS-ENC30] SigningKey */
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0300, sk30, 16, NULL, key), 0);
+	ck_assert_bytes(key, unhex("F773CD23C18FD1E08EE510CADA7CF852", NULL), 16);
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0302, sk30, 16, pa, key2), 0);
+	ck_assert_bytes(key2, key, 16);
+	/* no channels before 3.0; 3.1.1 needs the hash */
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0210, sk, 16, NULL, key), -EINVAL);
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0202, sk, 16, NULL, key), -EINVAL);
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0311, sk, 16, NULL, key), -EINVAL);
+	ck_assert_int_eq(smb3_channel_signing_key(SMB2_DIALECT_0311, sk, 0, pa, key), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_sign_ms_enc311_gcm)
 {
 	/* [MS-ENC311] A.1: the final SESSION_SETUP response is signed (AES-128-CMAC). */
@@ -1271,6 +1316,61 @@ static void seal_sample(uint16_t cipher, size_t plen, struct sealed *s)
 	ck_assert_uint_eq(s->flen, plen + SMB2_TRANSFORM_HDR_SIZE);
 }
 
+START_TEST(test_seal_ctx_reuse)
+{
+	/*
+	 * One reusable context through every cipher, twice, with a failed open
+	 * in between: each result equals the fresh-context one, so neither a
+	 * cipher switch nor an aborted message leaks state into the next.
+	 */
+	struct smb3_aead *a = smb3_aead_new();
+	ck_assert_ptr_nonnull(a);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < 4; k++) {
+			const uint16_t cipher = all_ciphers[(k + round) % 4];
+			struct sealed s;
+			uint8_t nonce[16], *f2, *work;
+			struct iovec iov;
+			size_t f2len, poff, pl;
+			uint64_t sid;
+
+			seal_sample(cipher, 1000 + (size_t)k * 4097, &s);
+			/* the same nonce again: only to compare the two paths' bytes */
+			memcpy(nonce, s.frame + TF_NONCE, 16);
+			f2 = arena_alloc(s.flen);
+			iov.iov_base = s.plain;
+			iov.iov_len = s.plen;
+			ck_assert_int_eq(smb3_encrypt_ctx(a, cipher, s.key,
+							  UINT64_C(0x1122334455667788), nonce, &iov,
+							  1, f2, s.flen, &f2len),
+					 0);
+			ck_assert_uint_eq(f2len, s.flen);
+			ck_assert_bytes(f2, s.frame, s.flen);
+
+			work = arena_alloc(s.flen);
+			memcpy(work, s.frame, s.flen);
+			work[s.flen - 1] ^= 0x40; /* tampered: fails, and wipes */
+			ck_assert_int_eq(smb3_decrypt_ctx(a, cipher, s.key, work, s.flen, &sid,
+							  &poff, &pl),
+					 -EBADMSG);
+			memcpy(work, s.frame, s.flen);
+			ck_assert_int_eq(smb3_decrypt_ctx(a, cipher, s.key, work, s.flen, &sid,
+							  &poff, &pl),
+					 0);
+			ck_assert_uint_eq(pl, s.plen);
+			ck_assert_bytes(work + poff, s.plain, s.plen);
+			/* and the other mode's key schedule does not open it */
+			memcpy(work, s.frame, s.flen);
+			ck_assert_int_eq(smb3_decrypt_ctx(a, other_mode(cipher), s.key, work,
+							  s.flen, &sid, &poff, &pl),
+					 -EBADMSG);
+		}
+	}
+	smb3_aead_free(a);
+	smb3_aead_free(NULL);
+}
+END_TEST
+
 START_TEST(test_seal_roundtrip_tamper)
 {
 	const uint16_t cipher = all_ciphers[_i];
@@ -1516,6 +1616,8 @@ static Suite *crypto_suite(void)
 	tcase_add_checked_fixture(tc, NULL, arena_free);
 	tcase_add_test(tc, test_seal_ms_enc30);
 	tcase_add_test(tc, test_seal_ms_enc311_gcm);
+	tcase_add_test(tc, test_channel_signing_key);
+	tcase_add_test(tc, test_seal_ctx_reuse);
 	tcase_add_test(tc, test_ms_enc311_ccm_exchange);
 	tcase_add_loop_test(tc, test_seal_roundtrip_tamper, 0, 4);
 	tcase_add_test(tc, test_seal_hostile_headers);
