@@ -671,10 +671,10 @@ int main(int argc, char *argv[])
 	fp.pol.file_mode = cfg.file_mode;
 	fp.pol.dir_mode = cfg.dir_mode;
 	fp.pol.server_ino = cfg.serverino;
-	/* one timeout for files and directories until the fs layer takes two */
-	fp.attr_timeout = cfg.cache == CACHE_NONE ? 0
-			  : cfg.acregmax < cfg.acdirmax ? cfg.acregmax
-							: cfg.acdirmax;
+	/* directories (and names, listings, negative entries): acdirmax; files: acregmax */
+	fp.attr_timeout = cfg.cache == CACHE_NONE ? 0 : cfg.acdirmax;
+	fp.attr_timeout_reg = cfg.cache == CACHE_NONE ? 0 : cfg.acregmax;
+	fp.loose = cfg.cache == CACHE_LOOSE;
 	fp.subdir = cfg.subdir;
 	fp.readonly = cfg.readonly;
 	fp.rsize = cfg.rsize;

@@ -315,6 +315,11 @@ int check_name(struct smbfs *fs, const char *name)
 	return namemap_valid((enum namemap)fs->p.namemap, name) ? 0 : -EINVAL;
 }
 
+double attr_tmo(const struct smbfs *fs, const struct stat *st)
+{
+	return S_ISDIR(st->st_mode) ? fs->p.attr_timeout : fs->p.attr_timeout_reg;
+}
+
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e)
 {
@@ -326,8 +331,8 @@ void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 	e->generation = 1;
 	statmap_fill(&fs->p.pol, s, ino, &e->attr);
 	ext_fix_attr(fs, ino, s, &e->attr);
-	e->attr_timeout = fs->p.attr_timeout;
-	e->entry_timeout = fs->p.attr_timeout;
+	e->attr_timeout = attr_tmo(fs, &e->attr);
+	e->entry_timeout = fs->p.attr_timeout; /* the name is the directory's */
 }
 
 /* ------------------------------------------------------------------ init */

@@ -16,7 +16,9 @@
 
 struct smbfs_params {
 	struct statmap_policy pol;
-	double attr_timeout;   /* seconds: entry and attribute validity in the kernel */
+	double attr_timeout;   /* seconds: names, listings and directory attributes (acdirmax) */
+	double attr_timeout_reg; /* seconds: attributes of everything but directories (acregmax) */
+	int loose;             /* cache=loose: keep file data cached whether or not leased */
 	const char *subdir;    /* share-relative prefix, or NULL */
 	int readonly;
 	size_t rsize;          /* largest READ */

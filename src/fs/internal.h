@@ -49,6 +49,8 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
  * that mapposix/mapchars do not map), -ENAMETOOLONG (over NAME_MAX bytes).
  */
 int check_name(struct smbfs *fs, const char *name);
+/* How long the kernel may keep these attributes: acdirmax or acregmax. */
+double attr_tmo(const struct smbfs *fs, const struct stat *st);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 		       struct fuse_entry_param *e);
 

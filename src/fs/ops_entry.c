@@ -165,7 +165,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* being written under a write lease: this mount knows best (0 round trips) */
 		statmap_fill(&fs->p.pol, &st, ino, &out);
 		ext_fix_attr(fs, ino, &st, &out);
-		fuse_reply_attr(req, &out, fs->p.attr_timeout);
+		fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 		return;
 	}
 	if (getattr_cached_dir(fs, req, ino))
@@ -182,7 +182,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	statmap_fill(&fs->p.pol, &st, ino, &out);
 	ext_fix_attr(fs, ino, &st, &out);
-	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+	fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -321,5 +321,5 @@ out:
 	}
 	statmap_fill(&fs->p.pol, &st, ino, &out);
 	ext_fix_attr(fs, ino, &st, &out);
-	fuse_reply_attr(req, &out, fs->p.attr_timeout);
+	fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 }

@@ -101,8 +101,8 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * read lease has been held on this inode without a break since they were read.
 	 */
 	fi->keep_cache = !fs->p.direct_io && !(fi->flags & O_TRUNC) &&
-			 (smbc_file_lease(fh->file) & SMB2_LEASE_READ_CACHING) &&
-			 file_ino_read_leased(fs, ino, fh);
+			 (fs->p.loose || ((smbc_file_lease(fh->file) & SMB2_LEASE_READ_CACHING) &&
+					  file_ino_read_leased(fs, ino, fh)));
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		file_unlist(fs, fh);
 		file_free(fs, fh);

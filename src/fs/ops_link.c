@@ -158,7 +158,7 @@ static void reply_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, con
 	statmap_fill(&fs->p.pol, s, ino, &e.attr);
 	if (link_len)
 		make_link_attr(&e.attr, link_len);
-	e.attr_timeout = fs->p.attr_timeout;
+	e.attr_timeout = attr_tmo(fs, &e.attr);
 	e.entry_timeout = fs->p.attr_timeout;
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		itab_forget(fs->itab, ino, 1);

@@ -152,3 +152,26 @@ def test_lease_break_both_clients_see_new_data(t):
         assert f.read() == b'C' * 100 + b'B' * (65536 - 100)
     t.umount(a)
     t.umount(b)
+
+
+def test_cache_loose_keeps_data_without_a_lease(t):
+    """vers=2.0 has no leases: strict rereads file data at each open, loose
+    keeps the page cache until the attributes (actimeo) show a change."""
+    path = t.write_server('rw', 'loose.txt', b'a' * 4096)
+    st = os.stat(path)
+    results = {}
+    for mode in ('strict', 'loose'):
+        with open(path, 'wb') as f:
+            f.write(b'a' * 4096)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        mnt = t.mount('rw', 'vers=2.0', 'cache=' + mode, 'actimeo=30')
+        with open(mnt + '/loose.txt', 'rb') as f:
+            assert f.read() == b'a' * 4096
+        # another writer changes the content, not the size or the times
+        with open(path, 'r+b') as f:
+            f.write(b'b' * 4096)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        with open(mnt + '/loose.txt', 'rb') as f:
+            results[mode] = f.read(1)
+        t.umount(mnt)
+    assert results == {'strict': b'b', 'loose': b'a'}, results

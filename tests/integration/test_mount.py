@@ -465,12 +465,25 @@ def test_attribute_timeouts(t):
         f.write(b'333')
     assert os.stat(mnt + '/grow.txt').st_size == 3, 'actimeo=30 did not cache attributes'
     t.umount(mnt)
-    # acregmax/acdirmax win over actimeo; the smaller applies for now
-    mnt = t.mount('rw', 'actimeo=30', 'acdirmax=0')
+    # acregmax/acdirmax win over actimeo: file attributes follow acregmax ...
+    mnt = t.mount('rw', 'actimeo=30', 'acregmax=0')
     assert os.stat(mnt + '/grow.txt').st_size == 6
     with open(path, 'ab') as f:
         f.write(b'4')
     assert os.stat(mnt + '/grow.txt').st_size == 7
+    t.umount(mnt)
+    # ... and names (here: one known missing) follow acdirmax
+    # (fstat: a path lookup with acdirmax=0 asks the server, attributes and all)
+    mnt = t.mount('rw', 'actimeo=0', 'acregmax=30', 'acdirmax=0')
+    fd = os.open(mnt + '/grow.txt', os.O_RDONLY)
+    assert os.fstat(fd).st_size == 7
+    assert not os.path.exists(mnt + '/appears.txt')
+    with open(path, 'ab') as f:
+        f.write(b'5')
+    t.write_server('rw', 'appears.txt', b'new')
+    assert os.fstat(fd).st_size == 7, 'acregmax=30 did not cache file attributes'
+    assert os.path.exists(mnt + '/appears.txt'), 'acdirmax=0 kept a negative entry'
+    os.close(fd)
     t.umount(mnt)
 
 
