@@ -61,6 +61,47 @@ def _read(path):
         return f.read()
 
 
+# ------------------------------------------------------------------ any Unicode
+
+UNICODE_NAMES = [
+    'caf\u00e9 \u00fcber na\u00efve.txt',       # Latin-1 accents
+    '\u540d\u524d\u30d5\u30a1\u30a4\u30eb.txt',  # CJK (3-byte UTF-8)
+    '\U0001f600 smile \U0001f680.txt',           # outside the BMP: UTF-16 surrogate pairs
+    '\U0001d11e clef \U00010348.txt',            # more astral characters
+    '\u0645\u0631\u062d\u0628\u0627.txt',          # right-to-left
+    'e\u0301 combining.txt',                      # a combining accent (kept as given)
+]
+
+
+def test_unicode_names_round_trip(t):
+    """Names with any Unicode, surrogate pairs included, are created, listed,
+    renamed and removed through the mount, and are the same UTF-8 bytes on
+    the server's disk."""
+    mnt = t.mount('rw')
+    d = mnt + '/uni'
+    os.mkdir(d)
+    for i, name in enumerate(UNICODE_NAMES):
+        _write(os.path.join(d, name), 'content %d' % i)
+    assert sorted(os.listdir(d)) == sorted(UNICODE_NAMES)
+    assert sorted(os.listdir(_srv(t, 'uni'))) == sorted(UNICODE_NAMES)
+    for i, name in enumerate(UNICODE_NAMES):
+        assert _read(os.path.join(d, name)) == 'content %d' % i
+        assert os.stat(os.path.join(d, name)).st_size == len('content %d' % i)
+    # rename each into a directory with an astral name, then remove it all
+    sub = os.path.join(d, '\U0001f4c1 folder')
+    os.mkdir(sub)
+    for name in UNICODE_NAMES:
+        os.rename(os.path.join(d, name), os.path.join(sub, '\u2192' + name))
+    assert sorted(os.listdir(_srv(t, 'uni/\U0001f4c1 folder'))) == \
+        sorted('\u2192' + n for n in UNICODE_NAMES)
+    for name in UNICODE_NAMES:
+        os.unlink(os.path.join(sub, '\u2192' + name))
+    os.rmdir(sub)
+    os.rmdir(d)
+    assert not os.path.exists(_srv(t, 'uni'))
+    t.umount(mnt)
+
+
 # ------------------------------------------------------------------ forbidden characters
 
 def test_forbidden_names_refused_without_mapping(t):
