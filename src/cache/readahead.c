@@ -511,6 +511,17 @@ void ra_drop(struct ra_file *f)
 	pthread_mutex_unlock(&f->lock);
 }
 
+int ra_busy(struct ra_file *f)
+{
+	int busy;
+	if (!f)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	busy = f->inflight > 0;
+	pthread_mutex_unlock(&f->lock);
+	return busy;
+}
+
 void ra_free(struct ra_file *f)
 {
 	struct timespec ts;

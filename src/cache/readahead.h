@@ -43,6 +43,9 @@ void ra_read(struct ra_file *f, uint64_t off, size_t size, ra_reply_fn fn, void 
 /* Forget cached data (the file changed). Reads in flight finish but are not kept. */
 void ra_drop(struct ra_file *f);
 
+/* Reads of f still in flight (or parked for a reconnect)? NULL: no. */
+int ra_busy(struct ra_file *f);
+
 /* Wait for reads in flight (bounded by their deadlines), then free. NULL ok. */
 void ra_free(struct ra_file *f);
 

@@ -75,6 +75,9 @@ static void handle(struct smbfs *fs, struct lease_event *ev)
 	for (int i = 0; i < n; i++) {
 		struct smbfs_file *f = list[i];
 		int dup = 0;
+		/* the new state first: a chmod racing with the flush below must go
+		 * to the server, not into the local attributes (pending.c) */
+		smbc_file_set_lease(f->file, ev->new_state);
 		if (!(ev->new_state & SMB2_LEASE_WRITE_CACHING) && f->wb) {
 			int rc = wb_flush(f->wb);
 			if (!rc)
@@ -90,7 +93,6 @@ static void handle(struct smbfs *fs, struct lease_event *ev)
 			if (!dup && ninval < 64)
 				inval[ninval++] = f->ino;
 		}
-		smbc_file_set_lease(f->file, ev->new_state);
 	}
 	pthread_mutex_lock(&fs->files_lock);
 	for (int i = 0; i < n; i++)

@@ -300,6 +300,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
 	if (!rc) {
 		/* kept handles below either name would block or outlive the rename */
+		watch_drop_below(fs, from); /* open watch handles below would block it too */
 		defer_ns_begin(fs);
 		defer_close_path(fs, from);
 		defer_close_path(fs, to);

@@ -313,6 +313,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	}
 	rc = ext_stat(fs, ino, path, &st);
 	pend_forget(fs, ino); /* the server's copy changed under the local one */
+	dc_inval(fs->dc, ino); /* a directory's own "." in its cached listing is stale now */
 out:
 	file_unpin(fs, pinned);
 	if (rc) {

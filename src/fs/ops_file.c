@@ -206,11 +206,12 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
 	int rc = 0, rc2;
 
-	(void)ino;
 	if (fh->wb)
 		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
 	defer_release_begin(fs); /* no unlink/rename between unlisting and parking */
 	file_unlist(fs, fh);
+	if (fh->accmode != O_RDONLY)
+		pend_forget(fs, ino); /* another writer's local attributes miss our writes */
 	if (fh->wb) {
 		rc2 = wb_flush(fh->wb); /* what a files_sync() user may have left */
 		if (!rc)
@@ -219,8 +220,12 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	rc2 = pend_flush(fs, fh); /* times and attributes set while it was open */
 	if (!rc)
 		rc = rc2;
-	if (!rc) {
-		/* under a handle lease the SMB handle may stay open for the next open */
+	/*
+	 * Under a handle lease the SMB handle may stay open for the next open;
+	 * not while prefetched READs still use it (a parked handle can be
+	 * closed and freed any time). The file is released: no new READs come.
+	 */
+	if (!rc && !ra_busy(fh->ra)) {
 		char path[PATH_CAP];
 		if (!ino_path(fs, fh->ino, NULL, path, sizeof(path)))
 			(void)defer_park(fs, fh, fh->accmode, path);

@@ -29,14 +29,23 @@
 
 enum { PEND_ATIME = 1, PEND_MTIME = 2, PEND_ATTRS = 4 };
 
-/* Locked: an open file of ino whose attributes this mount owns, or NULL. */
+/*
+ * Locked: the open file of ino whose attributes this mount owns, or NULL. Only
+ * when it is the inode's one writer: with two, each knows only its own writes
+ * (and an O_APPEND writer none), so the server is asked instead.
+ */
 static struct smbfs_file *owner_locked(struct smbfs *fs, fuse_ino_t ino)
 {
-	for (struct smbfs_file *f = fs->files; f; f = f->next)
-		if (f->ino == ino && f->st_known && f->wb &&
-		    (smbc_file_lease(f->file) & SMB2_LEASE_WRITE_CACHING))
-			return f;
-	return NULL;
+	struct smbfs_file *owner = NULL;
+	for (struct smbfs_file *f = fs->files; f; f = f->next) {
+		if (f->ino != ino || f->accmode == O_RDONLY)
+			continue;
+		if (owner || !f->st_known || !f->wb ||
+		    !(smbc_file_lease(f->file) & SMB2_LEASE_WRITE_CACHING))
+			return NULL;
+		owner = f;
+	}
+	return owner;
 }
 
 void pend_opened(struct smbfs_file *fh, const struct smb_stat *st)

@@ -180,8 +180,10 @@ static void one_change(struct smbfs *fs, fuse_ino_t dir, uint32_t action, const 
 	case FILE_ACTION_REMOVED_STREAM:
 		/* size, times or attributes: the kernel asks again (and, with
 		 * auto_inval_data, drops pages when mtime or size moved) */
-		if (child)
+		if (child) {
+			dc_inval(fs->dc, child); /* a directory: its "." entry moved too */
 			fuse_lowlevel_notify_inval_inode(fs->se, child, -1, 0);
+		}
 		break;
 	default: /* ADDED, RENAMED_NEW_NAME: a negative dentry must go */
 		fuse_lowlevel_notify_inval_entry(fs->se, dir, name, nlen);
@@ -514,25 +516,35 @@ out:
 	pthread_mutex_unlock(&ws->lock);
 }
 
-/* Lock held: is w the watch of ino or of path? */
-static int drop_match(const struct watch *w, fuse_ino_t ino, const char *path)
+/* Lock held: is w the watch of ino or of path (below: or of anything under path)? */
+static int drop_match(const struct watch *w, fuse_ino_t ino, const char *path, int below)
 {
-	return w->ino == ino || (path && w->path && strcmp(w->path, path) == 0);
+	size_t n;
+	if (w->ino == ino || (path && w->path && strcmp(w->path, path) == 0))
+		return 1;
+	if (!below || !path || !w->path)
+		return 0;
+	n = strlen(path);
+	return !n || (!strncmp(w->path, path, n) && w->path[n] == '/');
 }
 
-static void drop_watches(struct smbfs *fs, fuse_ino_t ino, const char *path, int wait)
+static void drop_watches_match(struct smbfs *fs, fuse_ino_t ino, const char *path, int wait,
+			       int below)
 {
 	struct watchset *ws = fs->watches;
-	struct smbc_file *mine[8];
+	struct smbc_file *mine[64];
+	fuse_ino_t inos[64];
 	struct timespec dl;
-	int nmine = 0, busy;
+	int nmine = 0, ninos = 0, busy;
 
 	if (!ws)
 		return;
 	pthread_mutex_lock(&ws->lock);
 	for (struct watch *w = ws->list; w; w = w->next) {
-		if (!drop_match(w, ino, path))
+		if (!drop_match(w, ino, path, below))
 			continue;
+		if (ninos < 64)
+			inos[ninos++] = w->ino;
 		if (w->state != W_DEAD) {
 			w->state = W_DEAD;
 			ws->count--;
@@ -540,7 +552,7 @@ static void drop_watches(struct smbfs *fs, fuse_ino_t ino, const char *path, int
 		/* Close it here rather than wait for the thread, which may be
 		 * blocked in a kernel notification on the very directory our
 		 * caller (rmdir) holds locked. */
-		if (wait && w->dir && !w->busy && nmine < 8) {
+		if (wait && w->dir && !w->busy && nmine < 64) {
 			mine[nmine++] = w->dir;
 			w->dir = NULL;
 		}
@@ -554,7 +566,7 @@ static void drop_watches(struct smbfs *fs, fuse_ino_t ino, const char *path, int
 	while (wait) {
 		busy = 0;
 		for (struct watch *w = ws->list; w; w = w->next)
-			busy |= drop_match(w, ino, path) && w->busy;
+			busy |= drop_match(w, ino, path, below) && w->busy;
 		if (!busy)
 			break;
 		if (pthread_cond_timedwait(&ws->cond, &ws->lock, &dl) == ETIMEDOUT)
@@ -562,20 +574,32 @@ static void drop_watches(struct smbfs *fs, fuse_ino_t ino, const char *path, int
 	}
 	/* a watch the thread armed meanwhile: its handle is ours to close too */
 	for (struct watch *w = ws->list; wait && w; w = w->next) {
-		if (drop_match(w, ino, path) && w->dir && !w->busy && nmine < 8) {
+		if (drop_match(w, ino, path, below) && w->dir && !w->busy && nmine < 64) {
 			mine[nmine++] = w->dir;
 			w->dir = NULL;
 		}
 	}
 	pthread_mutex_unlock(&ws->lock);
 	dc_set_watched(fs->dc, ino, 0);
+	for (int k = 0; k < ninos; k++)
+		dc_set_watched(fs->dc, inos[k], 0);
 	for (int k = 0; k < nmine; k++)
 		smbc_close(fs->client, mine[k]); /* the server ends its request */
+}
+
+static void drop_watches(struct smbfs *fs, fuse_ino_t ino, const char *path, int wait)
+{
+	drop_watches_match(fs, ino, path, wait, 0);
 }
 
 void watch_drop(struct smbfs *fs, fuse_ino_t ino, const char *path)
 {
 	drop_watches(fs, ino, path, 1);
+}
+
+void watch_drop_below(struct smbfs *fs, const char *path)
+{
+	drop_watches_match(fs, 0, path, 1, 1);
 }
 
 size_t watch_armed(struct smbfs *fs)

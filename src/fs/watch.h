@@ -46,6 +46,11 @@ void watch_dir(struct smbfs *fs, fuse_ino_t ino);
  * from the watch thread for a watch it is arming.
  */
 void watch_drop(struct smbfs *fs, fuse_ino_t ino, const char *path);
+/*
+ * Before renaming path: end the watches of it and of every directory below it
+ * (Samba refuses to rename a directory while a handle below it is open).
+ */
+void watch_drop_below(struct smbfs *fs, const char *path);
 /* Directories watched with a request outstanding (tests, stats). */
 size_t watch_armed(struct smbfs *fs);
 

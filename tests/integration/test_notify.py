@@ -249,3 +249,26 @@ def test_watch_rearmed_after_reconnect(t):
         'a change after a reconnect was not seen: %r' % sorted(os.listdir(d))
     t.umount(b)
     t.umount(a)
+
+
+def test_watched_directories_never_block_a_rename(t):
+    """Samba refuses to rename a directory while a handle below it is open;
+    the watches of listed subdirectories (and the directory itself) must not
+    be such handles when this mount renames, nor its stat go stale after."""
+    mnt = t.mount('rw', 'actimeo=30')
+    os.makedirs(mnt + '/top/mid/leaf')
+    with open(mnt + '/top/mid/leaf/f.txt', 'w') as f:
+        f.write('x')
+    for d in ('top', 'top/mid', 'top/mid/leaf'):
+        os.listdir(os.path.join(mnt, d))  # each listing arms a watch
+    time.sleep(0.5)
+    os.rename(mnt + '/top', mnt + '/moved')
+    assert os.path.isdir(os.path.join(t.share_path('rw'), 'moved', 'mid', 'leaf'))
+    with open(mnt + '/moved/mid/leaf/f.txt') as f:
+        assert f.read() == 'x'
+    # a directory's own attributes after a local chmod/utime, past acdirmax
+    os.listdir(mnt + '/moved/mid')
+    os.utime(mnt + '/moved/mid', (1600000000, 1600000000))
+    os.chmod(mnt + '/moved/mid', 0o555)
+    assert int(os.stat(mnt + '/moved/mid').st_mtime) == 1600000000
+    t.umount(mnt)
