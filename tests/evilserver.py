@@ -1313,12 +1313,12 @@ def _k(r, ctx):
     _qd_buf(r, b'')
 
 
-@body_kind('qd_endless', 'every answer holds 200 new names; STATUS_NO_MORE_FILES never comes', QD)
+@body_kind('qd_endless', 'every answer holds 450 new names (a full 64 KiB); STATUS_NO_MORE_FILES never comes', QD)
 def _k(r, ctx):
     c = ctx.conn
     c.endless = getattr(c, 'endless', 0) + 1
-    es = [dirent(utf16('f%08d-%03d' % (c.endless, i))) for i in range(200)]
-    _qd_buf(r, b''.join(poke(e, 0, 4, 0 if i == 199 else len(e)) for i, e in enumerate(es)))
+    es = [dirent(utf16('f%08d-%03d' % (c.endless, i))) for i in range(450)]
+    _qd_buf(r, b''.join(poke(e, 0, 4, 0 if i == 449 else len(e)) for i, e in enumerate(es)))
 
 
 @body_kind('qd_wrong_class_layout', 'entries in FileNamesInformation layout', QD)

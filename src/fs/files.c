@@ -239,6 +239,15 @@ void smbfs_free(struct smbfs *fs)
 {
 	if (!fs)
 		return;
+	/*
+	 * Files the kernel never released (the session ended with releases
+	 * still queued): every FUSE worker is gone, so they are ours to close.
+	 */
+	while (fs->files) {
+		struct smbfs_file *fh = fs->files;
+		fs->files = fh->next;
+		(void)file_free(fs, fh);
+	}
 	defer_stop(fs);
 	notify_stop(fs);
 	itab_free(fs->itab);
