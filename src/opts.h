@@ -82,7 +82,7 @@ struct smbf_config {
 	unsigned conn_timeout;   /* seconds: TCP connect */
 	unsigned req_timeout;    /* seconds: deadline of one request */
 	unsigned max_channels;   /* accepted; multichannel is not implemented yet */
-	unsigned handletimeout;  /* ms; accepted; durable handles are not requested yet */
+	unsigned handletimeout;  /* ms; durable handle v2 Timeout, 0 = server default */
 	/* presentation */
 	uid_t uid;
 	gid_t gid;

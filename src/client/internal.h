@@ -64,6 +64,11 @@ struct smb_req *smbc_set_info_req(struct smb_client *c, const struct smb2_file_i
 				  uint8_t cls, const uint8_t *buf, uint32_t len);
 void smbc_set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off);
 
+/* Byte-range locks the server granted on f (an unlock element removes its
+ * range): kept so a reopen by path after a reconnect can take them again. */
+struct smb2_lock_element;
+void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e, uint16_t n);
+
 /* Loop thread: an unsolicited OPLOCK_BREAK (lease break) arrived on conn. */
 void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len);
 

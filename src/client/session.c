@@ -137,7 +137,10 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	for (size_t i = 0; i < 5; i++)
 		if (all[i] >= min && all[i] <= max)
 			dialects[n++] = all[i];
-	if (RAND_bytes(salt, sizeof(salt)) != 1 || RAND_bytes(c->client_guid, 16) != 1)
+	static const uint8_t zero_guid[16];
+	/* one ClientGuid for the client's life: durable handles are bound to it */
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    (!memcmp(c->client_guid, zero_guid, 16) && RAND_bytes(c->client_guid, 16) != 1))
 		return -EIO;
 
 	memset(&nreq, 0, sizeof(nreq));
@@ -147,7 +150,8 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	nreq.dialect_count = n;
 	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
-	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION |
+			    SMB2_GLOBAL_CAP_LEASING; /* servers grant leases only if offered */
 	c->offered_security_mode = nreq.security_mode;
 	c->offered_caps = nreq.capabilities;
 	memcpy(nreq.client_guid, c->client_guid, 16);
@@ -945,6 +949,7 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 		return -ENOMEM;
 	n->host = c->host;
 	n->share = c->share;
+	memcpy(n->client_guid, c->client_guid, 16);
 	/* a consistent copy: SIGHUP may replace the password meanwhile */
 	pthread_mutex_lock(&c->lock);
 	o = c->opts;

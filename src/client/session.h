@@ -47,6 +47,7 @@ struct smbc_opts {
 	int soft;                 /* fail operations after soft_timeout_ms without a connection */
 	int soft_timeout_ms;
 	int echo_interval_ms;     /* keepalive */
+	uint32_t handle_timeout_ms; /* durable handle v2 Timeout; 0 = the server's default */
 };
 
 struct smbc_io;
