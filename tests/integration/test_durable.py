@@ -60,6 +60,20 @@ def _smbstatus(srv, *args):
     return r.stdout
 
 
+def _lease_of(srv, name):
+    """The lease smbstatus shows for an open of name, e.g. 'LEASE(RWH)'."""
+    out = _smbstatus(srv, '-L')
+    if out is None:
+        return None
+    for ln in out.splitlines():
+        if ln.split()[-6:-5] == [name] or (' %s ' % name) in ln:
+            for w in ln.split():
+                if w.startswith('LEASE('):
+                    return w
+            return ''
+    return ''
+
+
 def _wait_io(fn, timeout=30):
     """Retry fn until it stops failing with a transient error (a hard mount
     waits for the reconnect; this only bounds the test)."""
@@ -113,6 +127,10 @@ def test_durable_reopen_keeps_locks_and_unlinked_file(t):
         want[100:113] = b'after the cut'
         with open(os.path.join(t.share_path('rw'), 'locked.bin'), 'rb') as f:
             assert f.read() == bytes(want), 'write after the reconnect did not land'
+        # the lease came back with the handle (same key; the other client's
+        # opens took its write caching away)
+        lease = _lease_of(srv, 'locked.bin')
+        assert lease is None or lease == 'LEASE(RH)', 'lease after the reconnect: %r' % lease
         # ... and the lock is still ours
         assert not _can_lock(other + '/locked.bin'), 'lock lost over the reconnect'
         assert _can_lock(other + '/locked.bin', LOCK_LEN, LOCK_LEN)  # only the held range
@@ -161,6 +179,8 @@ def test_path_reopen_after_restart_takes_locks_again(t):
         with open(os.path.join(t.share_path('rw'), 'r.bin'), 'rb') as f:
             assert f.read(13) == b'after restart'
         assert not _can_lock(other + '/r.bin'), 'lock not taken again after the reopen'
+        lease = _lease_of(srv, 'r.bin')
+        assert lease is None or lease.startswith('LEASE(R'), 'no lease after the reopen: %r' % lease
         fcntl.lockf(fd, fcntl.LOCK_UN, LOCK_LEN, 0)
         assert _can_lock(other + '/r.bin')
         os.close(fd)
