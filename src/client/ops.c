@@ -648,6 +648,8 @@ int smbc_delete(struct smb_client *c, const char *path, int is_dir)
 
 int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace)
 {
+	uint64_t gen;
+	int rc;
 	struct smbc_open_args a = {.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 				   .disposition = FILE_OPEN, .options = FILE_OPEN_REPARSE_POINT};
 	uint8_t buf[24 + NAME_CAP];
@@ -659,7 +661,19 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 	q = smbc_set_info_req(c, &smbc_related_fid, FileRenameInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	return smbc_open_do_close(c, from, &a, q, NULL);
+	gen = smbc_gen(c);
+	rc = smbc_open_do_close(c, from, &a, q, NULL);
+	if (rc == -ENOENT && smbc_gen(c) != gen) {
+		/* The connection broke under the rename and it was sent again: if
+		 * the first one took effect, the source is gone and the target is
+		 * there. A rename is not idempotent; this is what makes it look so. */
+		struct smb_stat st;
+		if (smbc_stat(c, from, &st) == -ENOENT && smbc_stat(c, to, &st) == 0) {
+			LOG_DBG("rename %s -> %s done before the reconnect", from, to);
+			rc = 0;
+		}
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------ open files */
