@@ -170,6 +170,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("mfsymlinks", mfsymlinks, 1),
 	OPTV("nomfsymlinks", mfsymlinks, 0),
 	OPTV("nobrl", nobrl, 1),
+	OPTV("lease", lease, 1),
+	OPTV("nolease", lease, 0),
 	OPTV("nouser_xattr", nouser_xattr, 1),
 	OPTV("user_xattr", nouser_xattr, 0),
 	OPTV("brl", nobrl, 0),
@@ -1209,6 +1211,7 @@ void opts_usage(const char *prog)
 	       "  hard (default), soft  when the server is gone: wait for it / fail after\n"
 	       "                        echo_interval seconds\n"
 	       "  echo_interval=S       keepalive interval (default 60)\n"
+	       "  lease, nolease        leases and durable handles (default nolease)\n"
 	       "  handletimeout=MS      durable handle timeout (default 0: the server's)\n"
 	       "  conn_timeout=S        TCP connect timeout (default 15)\n"
 	       "  req_timeout=S         deadline of one request (default 30)\n"

@@ -97,6 +97,7 @@ struct smbf_config {
 	int serverino;           /* use the server's inode numbers (default 1) */
 	int mfsymlinks;          /* symlinks as Minshall+French XSym files */
 	int nobrl;               /* keep byte-range locks local (not sent to the server) */
+	int lease;               /* ask for leases and durable handles (off by default) */
 	int nouser_xattr;        /* no user.* xattrs (cifs.ko nouser_xattr) */
 	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
 	double actimeo;          /* seconds */

@@ -996,6 +996,12 @@ void smbc_reopen_files(struct smb_client *c)
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct smb2_file_id fid;
+		int stopping;
+		pthread_mutex_lock(&c->lock);
+		stopping = c->stopping;
+		pthread_mutex_unlock(&c->lock);
+		if (stopping)
+			break;
 		if (file_fid_for(list[i], gen, &fid) == -EAGAIN) {
 			LOG_DBG("connection lost again while reopening files");
 			break;

@@ -214,7 +214,12 @@ static void *reconnect_thread(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			while (io) {
 				struct smbc_io *nx = smbc_io_next(io);
-				int rc = smbc_io_resubmit(c, io);
+				int rc, stopping;
+				pthread_mutex_lock(&c->lock);
+				stopping = c->stopping;
+				pthread_mutex_unlock(&c->lock);
+				/* unmounting: what is left fails now, not after a reopen */
+				rc = stopping ? -EIO : smbc_io_resubmit(c, io);
 				if (rc)
 					smbc_io_fail(io, rc);
 				io = nx;

@@ -151,7 +151,8 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
 	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION |
-			    SMB2_GLOBAL_CAP_LEASING; /* servers grant leases only if offered */
+			    /* servers grant leases (and so durable handles) only if offered */
+			    (o->leases ? SMB2_GLOBAL_CAP_LEASING : 0);
 	c->offered_security_mode = nreq.security_mode;
 	c->offered_caps = nreq.capabilities;
 	memcpy(nreq.client_guid, c->client_guid, 16);

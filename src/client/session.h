@@ -48,6 +48,7 @@ struct smbc_opts {
 	int soft_timeout_ms;
 	int echo_interval_ms;     /* keepalive */
 	uint32_t handle_timeout_ms; /* durable handle v2 Timeout; 0 = the server's default */
+	int leases;               /* offer SMB2_GLOBAL_CAP_LEASING: leases and durable handles */
 };
 
 struct smbc_io;

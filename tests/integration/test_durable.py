@@ -1,6 +1,7 @@
 """Durable handles v2 and locks across reconnects.
 
-smbfuse asks for a durable handle (DH2Q) on every open with a handle lease.
+With the lease option, smbfuse asks for a durable handle (DH2Q) on every
+open, with a handle lease.
 After a connection is cut, it reopens each open file with DH2C: the server
 kept the open, its byte-range locks and its delete-pending state while the
 client was away. When the server lost that state (smbd restarted), the file
@@ -31,7 +32,8 @@ LOCK_LEN = 4096
 
 
 def _proxy_mount(t, proxy, *opts):
-    return t.mount('rw', *opts, unc='//127.0.0.1:%d/rw' % proxy.port)
+    # leases (off by default) are what makes a server grant durable handles
+    return t.mount('rw', 'lease', *opts, unc='//127.0.0.1:%d/rw' % proxy.port)
 
 
 def _can_lock(path, start=0, length=LOCK_LEN):
