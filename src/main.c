@@ -607,6 +607,8 @@ int main(int argc, char *argv[])
 	so.echo_interval_ms = (int)cfg.echo_interval * 1000;
 	so.max_channels = (int)cfg.max_channels;
 	so.soft = cfg.soft;
+	so.handle_timeout_ms = cfg.handletimeout;
+	so.leases = cfg.lease;
 	/* soft: give up on an unreachable server after one keepalive interval */
 	so.soft_timeout_ms = so.echo_interval_ms > 0 ? so.echo_interval_ms : 30000;
 	if (cfg.vers && smbc_parse_vers(cfg.vers, &so.min_dialect, &so.max_dialect)) {

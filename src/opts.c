@@ -172,6 +172,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("mfsymlinks", mfsymlinks, 1),
 	OPTV("nomfsymlinks", mfsymlinks, 0),
 	OPTV("nobrl", nobrl, 1),
+	OPTV("lease", lease, 1),
+	OPTV("nolease", lease, 0),
 	OPTV("nouser_xattr", nouser_xattr, 1),
 	OPTV("user_xattr", nouser_xattr, 0),
 	OPTV("nonotify", nonotify, 1),
@@ -1223,6 +1225,8 @@ void opts_usage(const char *prog)
 	       "  hard (default), soft  when the server is gone: wait for it / fail after\n"
 	       "                        echo_interval seconds\n"
 	       "  echo_interval=S       keepalive interval (default 60)\n"
+	       "  lease, nolease        leases and durable handles (default nolease)\n"
+	       "  handletimeout=MS      durable handle timeout (default 0: the server's)\n"
 	       "  conn_timeout=S        TCP connect timeout (default 15)\n"
 	       "  req_timeout=S         deadline of one request (default 30)\n"
 	       "  max_credits=N         credit window to ask for (default 512)\n"
@@ -1268,7 +1272,6 @@ void opts_usage(const char *prog)
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"
 	       "  nounix, iocharset=utf8  Unix extensions are never used; names are UTF-8\n"
-	       "  handletimeout=MS      durable handles are not requested yet\n"
 	       "\n"
 	       "fstab and automount (ignored): _netdev, nofail, auto, noauto, user, users,\n"
 	       "  owner, group, defaults, relatime, nonempty, comment=..., x-*\n"

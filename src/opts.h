@@ -82,7 +82,7 @@ struct smbf_config {
 	unsigned conn_timeout;   /* seconds: TCP connect */
 	unsigned req_timeout;    /* seconds: deadline of one request */
 	unsigned max_channels;   /* connections bound to the session (SMB 3.x multichannel) */
-	unsigned handletimeout;  /* ms; accepted; durable handles are not requested yet */
+	unsigned handletimeout;  /* ms; durable handle v2 Timeout, 0 = server default */
 	/* presentation */
 	uid_t uid;
 	gid_t gid;
@@ -97,11 +97,11 @@ struct smbf_config {
 	int serverino;           /* use the server's inode numbers (default 1) */
 	int mfsymlinks;          /* symlinks as Minshall+French XSym files */
 	int nobrl;               /* keep byte-range locks local (not sent to the server) */
+	int lease;               /* ask for leases and durable handles (off by default) */
 	int nouser_xattr;        /* no user.* xattrs (cifs.ko nouser_xattr) */
 	int namemap;             /* enum namemap: 0 none, 1 mapposix (SFM), 2 mapchars (SFU);
 				    the last of the two options given wins, as in mount.cifs */
 	int nonotify;            /* no CHANGE_NOTIFY watches on directories */
-	int mapposix;            /* accepted; SFM character mapping is not implemented yet */
 	double actimeo;          /* seconds */
 	int actimeo_set;
 	double acregmax;         /* seconds; < 0 = not given */

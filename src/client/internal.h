@@ -67,6 +67,11 @@ void smbc_set_fid_src(struct smb_req *req, struct smbc_file *f, uint16_t off);
 /* The FileId of f on connection generation gen, reopening f if it belongs to an
  * older one (blocks then: not on a loop thread). 0 or -errno. */
 int smbc_file_fid(struct smbc_file *f, uint64_t gen, struct smb2_file_id *fid);
+/* Byte-range locks the server granted on f (an unlock element removes its
+ * range): kept so a reopen by path after a reconnect can take them again. */
+struct smb2_lock_element;
+void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e, uint16_t n);
+
 /* Loop thread: an unsolicited OPLOCK_BREAK (lease break) arrived on conn. */
 void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len);
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "client/internal.h"
@@ -30,6 +31,7 @@
 #include "wire/flush.h"
 #include "wire/fscc.h"
 #include "wire/info.h"
+#include "wire/lock.h"
 #include "wire/notify.h"
 #include "wire/querydir.h"
 #include "wire/read.h"
@@ -57,9 +59,36 @@ struct smbc_file {
 	struct smb2_file_id fid;   /* protected by lock; valid on generation gen */
 	uint64_t gen;              /* protected by lock */
 	int err;                   /* protected by lock: reopen failed, the file is lost */
+	int locks_lost;            /* protected by lock: a lock could not be taken back */
+	int relock_pending;        /* protected by lock: reopened by path, locks not yet back */
 	uint8_t lease_key[16];
 	uint32_t lease;            /* granted lease state (atomic) */
+	/* durable handle v2 (protected by lock): the server keeps the open, its
+	 * locks and delete-pending state across a disconnect; DH2C gets it back */
+	int durable;
+	uint32_t dh_flags;         /* SMB2_DHANDLE_FLAG_PERSISTENT */
+	uint8_t create_guid[16];
+	/* byte-range locks the server granted on this handle (protected by lock),
+	 * taken again after a reopen by path */
+	struct smb2_lock_element *locks;
+	size_t nlocks, locks_cap;
+	/* c->files list and the reconnect thread's hold (protected by c->lock) */
+	struct smbc_file *next, **pprev;
+	int busy;
 };
+
+/* How a CREATE asks for a durable handle. */
+struct dh_args {
+	int mode;                  /* 0 none, DH_REQUEST (DH2Q), DH_RECONNECT (DH2C) */
+	uint32_t timeout;          /* DH2Q, ms */
+	uint32_t flags;            /* SMB2_DHANDLE_FLAG_PERSISTENT */
+	const uint8_t *guid;       /* CreateGuid */
+	struct smb2_file_id fid;   /* DH2C: the FileId of the durable open */
+};
+enum { DH_REQUEST = 1, DH_RECONNECT = 2 };
+
+/* Debug counters: reopens after a reconnect by durable handle and by path. */
+static unsigned long n_durable_reopens, n_path_reopens;
 
 struct smbc_io {
 	struct smbc_io *next;      /* replay queue */
@@ -128,6 +157,7 @@ static int rc_needs_reconnect(int rc)
 }
 
 static int file_reopen_locked(struct smbc_file *f, uint64_t gen);
+static int relock_locked(struct smbc_file *f, uint64_t gen);
 
 /*
  * FileId of f valid on generation gen: reopens by path if the file was
@@ -139,8 +169,12 @@ static int file_fid_for(struct smbc_file *f, uint64_t gen, struct smb2_file_id *
 	pthread_mutex_lock(&f->lock);
 	if (f->err)
 		rc = f->err;
+	else if (f->locks_lost)
+		rc = -EIO;
 	else if (f->gen != gen)
 		rc = file_reopen_locked(f, gen);
+	else if (f->relock_pending) /* reopened by a call that then lost the connection */
+		rc = relock_locked(f, gen);
 	if (!rc)
 		*fid = f->fid;
 	pthread_mutex_unlock(&f->lock);
@@ -201,9 +235,21 @@ int smbc_call_chain(struct smb_client *c, struct smb_req **headp)
  */
 #define MAX_REPLAYS 8
 
+/* STATUS_INSUFFICIENT_RESOURCES (the server is short of memory or credits and
+ * did not run the request): sent again after a pause, this many times. */
+#define BUSY_RETRIES 6
+
+static int chain_busy(const struct smb_req *head)
+{
+	for (const struct smb_req *r = head; r; r = r->chain_next)
+		if (r->status == STATUS_INSUFFICIENT_RESOURCES)
+			return 1;
+	return 0;
+}
+
 int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *gen_out)
 {
-	int replays = 0;
+	int replays = 0, busy = 0;
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -245,6 +291,21 @@ int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *
 		smbc_chan_put(&ch);
 		if (gen_out)
 			*gen_out = ch.gen;
+		if (!retry && !rc && chain_busy(head) && busy < BUSY_RETRIES) {
+			long ms = 50L << busy; /* 50 ms .. 1.6 s, 3.2 s in all */
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+			struct smb_req *fresh;
+			busy++;
+			LOG_DBG("%s: server short of resources; trying again",
+				smb2_cmd_name(head->command));
+			nanosleep(&ts, NULL);
+			fresh = clone_chain(head);
+			if (!fresh)
+				return -ENOMEM;
+			smbc_put_chain(head);
+			*headp = fresh;
+			continue;
+		}
 		if (!retry)
 			return rc;
 		if (++replays > MAX_REPLAYS) {
@@ -273,12 +334,29 @@ int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *
 	}
 }
 
+static struct smb_req *create_req_dh(struct smb_client *c, const char *path,
+				      const struct smbc_open_args *a, const struct dh_args *dh);
+
 struct smb_req *smbc_create_req(struct smb_client *c, const char *path,
-					const struct smbc_open_args *a)
+				const struct smbc_open_args *a)
+{
+	return create_req_dh(c, path, a, NULL);
+}
+
+/* Durable handles v2 need SMB 3.x (MS-SMB2 3.2.4.3.5). */
+static int dh2_supported(struct smb_client *c)
+{
+	return c->dialect >= SMB2_DIALECT_0300;
+}
+
+static struct smb_req *create_req_dh(struct smb_client *c, const char *path,
+				      const struct smbc_open_args *a, const struct dh_args *dh)
 {
 	struct create_req cr;
-	uint8_t ctxbuf[128];
-	struct smb_req *req = mkreq(c, SMB2_CREATE, 256 + NAME_CAP);
+	uint8_t ctxbuf[256];
+	struct wbuf cw = wbuf_init(ctxbuf, sizeof(ctxbuf));
+	struct cctx_list l;
+	struct smb_req *req = mkreq(c, SMB2_CREATE, 256 + sizeof(ctxbuf) + NAME_CAP);
 	struct wbuf w;
 
 	if (!req)
@@ -292,20 +370,22 @@ struct smb_req *smbc_create_req(struct smb_client *c, const char *path,
 	cr.create_disposition = a->disposition;
 	cr.create_options = a->options;
 	cr.name = path;
+	cctx_list_init(&l, &cw);
 	if (a->lease_key && c->dialect >= SMB2_DIALECT_0210 &&
 	    (c->server_caps & SMB2_GLOBAL_CAP_LEASING)) {
-		struct wbuf cw = wbuf_init(ctxbuf, sizeof(ctxbuf));
-		struct cctx_list l;
-		int rc;
-		cctx_list_init(&l, &cw);
-		rc = c->dialect >= SMB2_DIALECT_0300
-			     ? cctx_add_lease_v2(&l, a->lease_key, a->lease_state, NULL, 0)
-			     : cctx_add_lease_v1(&l, a->lease_key, a->lease_state);
-		if (!rc) {
+		int rc = c->dialect >= SMB2_DIALECT_0300
+				 ? cctx_add_lease_v2(&l, a->lease_key, a->lease_state, NULL, 0)
+				 : cctx_add_lease_v1(&l, a->lease_key, a->lease_state);
+		if (!rc)
 			cr.requested_oplock_level = SMB2_OPLOCK_LEVEL_LEASE;
-			cr.contexts = cctx_list_data(&l);
-			cr.contexts_len = cctx_list_len(&l);
-		}
+	}
+	if (dh && dh->mode == DH_REQUEST)
+		(void)cctx_add_dh2q(&l, dh->timeout, dh->flags, dh->guid);
+	else if (dh && dh->mode == DH_RECONNECT)
+		(void)cctx_add_dh2c(&l, &dh->fid, dh->guid, dh->flags);
+	if (cctx_list_len(&l)) {
+		cr.contexts = cctx_list_data(&l);
+		cr.contexts_len = cctx_list_len(&l);
 	}
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (create_req_encode(&w, &cr)) {
@@ -573,6 +653,8 @@ int smbc_delete(struct smb_client *c, const char *path, int is_dir)
 
 int smbc_rename(struct smb_client *c, const char *from, const char *to, int replace)
 {
+	uint64_t gen;
+	int rc;
 	struct smbc_open_args a = {.access = DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
 				   .disposition = FILE_OPEN, .options = FILE_OPEN_REPARSE_POINT};
 	uint8_t buf[24 + NAME_CAP];
@@ -584,7 +666,19 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 	q = smbc_set_info_req(c, &smbc_related_fid, FileRenameInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
-	return smbc_open_do_close(c, from, &a, q, NULL);
+	gen = smbc_gen(c);
+	rc = smbc_open_do_close(c, from, &a, q, NULL);
+	if (rc == -ENOENT && smbc_gen(c) != gen) {
+		/* The connection broke under the rename and it was sent again: if
+		 * the first one took effect, the source is gone and the target is
+		 * there. A rename is not idempotent; this is what makes it look so. */
+		struct smb_stat st;
+		if (smbc_stat(c, from, &st) == -ENOENT && smbc_stat(c, to, &st) == 0) {
+			LOG_DBG("rename %s -> %s done before the reconnect", from, to);
+			rc = 0;
+		}
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------------ open files */
@@ -602,12 +696,22 @@ static uint32_t granted_lease(const struct create_resp *resp, const uint8_t *key
 	return lc.state;
 }
 
+/* What an open got: the handle, on which connection, its lease and durability. */
+struct create_out {
+	struct smb2_file_id fid;
+	uint64_t gen;
+	uint32_t lease;
+	int durable;               /* the response carried a DH2Q context */
+	uint32_t dh_flags;
+};
+
 static int do_create(struct smb_client *c, const char *path, const struct smbc_open_args *a,
-		     struct smb2_file_id *fid, struct smb_stat *st, uint32_t *action,
-		     uint64_t *gen_out, uint32_t *lease_out)
+		     const struct dh_args *dh, struct create_out *o, struct smb_stat *st,
+		     uint32_t *action)
 {
 	struct create_resp resp;
-	struct smb_req *req = smbc_create_req(c, path, a), *q = NULL;
+	struct create_ctx cx;
+	struct smb_req *req = create_req_dh(c, path, a, dh), *q = NULL;
 	uint64_t gen;
 	int rc;
 
@@ -635,11 +739,20 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 		rc = -EIO;
 		goto out;
 	}
-	*fid = resp.file_id;
-	if (gen_out)
-		*gen_out = gen;
-	if (lease_out)
-		*lease_out = granted_lease(&resp, a->lease_key);
+	o->fid = resp.file_id;
+	o->gen = gen;
+	o->lease = granted_lease(&resp, a->lease_key);
+	o->durable = 0;
+	o->dh_flags = 0;
+	if (dh && dh->mode == DH_REQUEST &&
+	    cctx_find(resp.contexts, resp.contexts_len, "DH2Q", 4, &cx) == 1) {
+		uint32_t timeout;
+		if (!cctx_decode_dh2q(&cx, &timeout, &o->dh_flags))
+			o->durable = 1;
+	} else if (dh && dh->mode == DH_RECONNECT) {
+		o->durable = 1; /* the reconnected open stays durable */
+		o->dh_flags = dh->flags;
+	}
 	if (st) {
 		q = req->chain_next;
 		if (q->status == STATUS_SUCCESS || q->status == STATUS_BUFFER_OVERFLOW)
@@ -664,33 +777,143 @@ out:
 	return rc;
 }
 
-/* Lock held. Reopen f by its path on the current connection. */
+/* A new CreateGuid and durable-handle request for an open of f (lock held). */
+static void dh_request(struct smb_client *c, struct smbc_file *f, struct dh_args *dh)
+{
+	memset(dh, 0, sizeof(*dh));
+	if (!dh2_supported(c) || !f->args.lease_key)
+		return; /* servers grant durability only with a handle lease (or batch oplock) */
+	if (getrandom(f->create_guid, sizeof(f->create_guid), 0) != sizeof(f->create_guid))
+		return;
+	dh->mode = DH_REQUEST;
+	dh->timeout = c->opts.handle_timeout_ms;
+	dh->flags = (c->share_caps & SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY)
+			    ? SMB2_DHANDLE_FLAG_PERSISTENT : 0;
+	dh->guid = f->create_guid;
+}
+
+/* Statuses of a CREATE that mean "try again later", not "this file is gone". */
+static int reopen_retryable(int rc)
+{
+	return rc == -EAGAIN || rc_needs_reconnect(rc);
+}
+
+/*
+ * Lock held, f just reopened by path on generation gen: take its byte-range
+ * locks again. One the server refuses (someone took the range meanwhile)
+ * makes the handle fail I/O from now on, as cifs.ko does. -EAGAIN when the
+ * connection went away in between.
+ */
+static int relock_locked(struct smbc_file *f, uint64_t gen)
+{
+	struct smb_client *c = f->c;
+	size_t i;
+
+	for (i = 0; i < f->nlocks; i++) {
+		struct smb2_lock_element e = f->locks[i];
+		struct lock_req lr = {.file_id = f->fid, .locks = &e, .lock_count = 1};
+		struct smb_req *q = req_new(SMB2_LOCK, SMB2_LOCK_REQ_LEN(1));
+		struct wbuf w;
+		uint64_t got;
+		int rc;
+
+		if (!q)
+			return -ENOMEM;
+		e.flags |= SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
+		w = wbuf_init(req_body(q), req_body_cap(q));
+		if (lock_req_encode(&w, &lr)) {
+			req_put(q);
+			return -EIO;
+		}
+		req_set_body_len(q, w.off);
+		rc = smbc_call_chain_gen(c, &q, &got);
+		if (!rc && got != gen)
+			rc = -EAGAIN;
+		else if (!rc && q->status != STATUS_SUCCESS)
+			rc = q->status == STATUS_LOCK_NOT_GRANTED ||
+					     q->status == STATUS_FILE_LOCK_CONFLICT
+				     ? -EDEADLK : smbc_status_rc(q);
+		req_put(q);
+		if (reopen_retryable(rc))
+			return -EAGAIN;
+		if (rc) {
+			LOG_WARN("%s: lost the lock on bytes %llu+%llu over a reconnect (%s); "
+				 "I/O on this handle fails from now on", f->path,
+				 (unsigned long long)e.offset, (unsigned long long)e.length,
+				 rc == -EDEADLK ? "another client holds it" : strerror(-rc));
+			f->locks_lost = 1;
+			f->relock_pending = 0;
+			return 0;
+		}
+	}
+	f->relock_pending = 0;
+	if (f->nlocks)
+		LOG_DBG("%s: %zu byte-range locks taken again after reconnect", f->path, f->nlocks);
+	return 0;
+}
+
+/* Lock held. Reopen f on the current connection: its durable handle if it
+ * has one, else by path. */
 static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 {
+	struct smb_client *c = f->c;
 	struct smbc_open_args a = f->args;
-	struct smb2_file_id fid;
-	uint64_t got;
+	struct create_out o;
+	struct dh_args dh;
 	int rc;
-
-	uint32_t lease = 0;
 
 	/* Whatever the first open did (create, truncate), a reopen only opens. */
 	a.disposition = FILE_OPEN;
 	a.options &= ~(uint32_t)FILE_DELETE_ON_CLOSE;
-	if (f->args.lease_key)
-		a.lease_key = f->lease_key;
-	rc = do_create(f->c, f->path, &a, &fid, NULL, NULL, &got, &lease);
+	if (f->args.lease_key) {
+		a.lease_key = f->lease_key; /* the same key: the lease comes back too */
+		a.lease_state = f->args.lease_state;
+	}
+	if (f->durable && dh2_supported(c)) {
+		memset(&dh, 0, sizeof(dh));
+		dh.mode = DH_RECONNECT;
+		dh.fid = f->fid;
+		dh.guid = f->create_guid;
+		dh.flags = f->dh_flags;
+		rc = do_create(c, f->path, &a, &dh, &o, NULL, NULL);
+		if (reopen_retryable(rc))
+			return -EAGAIN;
+		if (!rc) {
+			f->fid = o.fid;
+			f->gen = o.gen;
+			__atomic_store_n(&f->lease, o.lease, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&n_durable_reopens, 1, __ATOMIC_RELAXED);
+			LOG_DBG("reopened %s after reconnect with its durable handle "
+				"(locks and delete-pending kept; lease 0x%x)", f->path, o.lease);
+			if (o.gen != gen)
+				return -EAGAIN;
+			return f->relock_pending ? relock_locked(f, gen) : 0;
+		}
+		LOG_DBG("server refused the durable handle of %s (%s); reopening by path",
+			f->path, strerror(-rc));
+		f->durable = 0;
+	}
+	dh_request(c, f, &dh);
+	rc = do_create(c, f->path, &a, &dh, &o, NULL, NULL);
 	if (rc) {
 		LOG_WARN("cannot reopen a file after reconnecting: %s", strerror(-rc));
-		if (!rc_needs_reconnect(rc))
-			f->err = -EIO;
-		return rc_needs_reconnect(rc) ? -EAGAIN : -EIO;
+		if (reopen_retryable(rc))
+			return -EAGAIN;
+		f->err = -EIO;
+		return -EIO;
 	}
-	f->fid = fid;
-	f->gen = got;
-	__atomic_store_n(&f->lease, lease, __ATOMIC_RELAXED);
-	LOG_DBG("reopened %s after reconnect", f->path);
-	return got == gen ? 0 : -EAGAIN;
+	f->fid = o.fid;
+	f->gen = o.gen;
+	f->durable = o.durable;
+	f->dh_flags = o.dh_flags;
+	__atomic_store_n(&f->lease, o.lease, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&n_path_reopens, 1, __ATOMIC_RELAXED);
+	LOG_DBG("reopened %s after reconnect by path (lease 0x%x, durable %d)", f->path, o.lease,
+		o.durable);
+	f->relock_pending = f->nlocks > 0;
+	if (o.gen != gen)
+		return -EAGAIN;
+	return relock_locked(f, gen);
 }
 
 int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
@@ -713,15 +936,125 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&f->lock, NULL);
-	rc = do_create(c, path, &f->args, &f->fid, st, action, &f->gen, &f->lease);
+	/* Servers make an open durable only with a handle lease (MS-SMB2
+	 * 3.3.5.9.10, Samba): ask for one. A break of it is acknowledged like
+	 * any other; the open just stops being durable then. */
+	if (f->args.lease_key && dh2_supported(c))
+		f->args.lease_state |= SMB2_LEASE_HANDLE_CACHING;
+	{
+		struct create_out o;
+		struct dh_args dh;
+		dh_request(c, f, &dh);
+		rc = do_create(c, path, &f->args, &dh, &o, st, action);
+		if (!rc) {
+			f->fid = o.fid;
+			f->gen = o.gen;
+			f->lease = o.lease;
+			f->durable = o.durable;
+			f->dh_flags = o.dh_flags;
+			LOG_TRACE("opened %s: lease 0x%x (asked 0x%x), durable %d", path, o.lease,
+				  f->args.lease_state, o.durable);
+		}
+	}
 	if (rc) {
 		pthread_mutex_destroy(&f->lock);
 		free(f->path);
 		free(f);
 		return rc;
 	}
+	pthread_mutex_lock(&c->lock);
+	f->next = c->files;
+	if (f->next)
+		f->next->pprev = &f->next;
+	f->pprev = &c->files;
+	c->files = f;
+	pthread_mutex_unlock(&c->lock);
 	*out = f;
 	return 0;
+}
+
+/*
+ * Reconnect thread, right after a reconnect: reopen every open file now
+ * (durable handles time out on the server if we wait for the next use).
+ * Stops early when the connection goes away again.
+ */
+void smbc_reopen_files(struct smb_client *c)
+{
+	struct smbc_file **list = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t gen;
+
+	pthread_mutex_lock(&c->lock);
+	gen = c->gen;
+	for (struct smbc_file *f = c->files; f; f = f->next) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct smbc_file **nl = realloc(list, ncap * sizeof(*nl));
+			if (!nl)
+				break; /* the rest reopen on first use */
+			list = nl;
+			cap = ncap;
+		}
+		f->busy++;
+		list[n++] = f;
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct smb2_file_id fid;
+		int stopping;
+		pthread_mutex_lock(&c->lock);
+		stopping = c->stopping;
+		pthread_mutex_unlock(&c->lock);
+		if (stopping)
+			break;
+		if (file_fid_for(list[i], gen, &fid) == -EAGAIN) {
+			LOG_DBG("connection lost again while reopening files");
+			break;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n; i++)
+		list[i]->busy--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(list);
+	if (n)
+		LOG_DBG("reopened %zu open files after reconnect (durable %lu, by path %lu so far)",
+			n, __atomic_load_n(&n_durable_reopens, __ATOMIC_RELAXED),
+			__atomic_load_n(&n_path_reopens, __ATOMIC_RELAXED));
+}
+
+/* Record (or, for an unlock, forget) the locks the server just granted on f. */
+void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e, uint16_t n)
+{
+	pthread_mutex_lock(&f->lock);
+	for (uint16_t i = 0; i < n; i++) {
+		if (e[i].flags & SMB2_LOCKFLAG_UNLOCK) {
+			for (size_t k = 0; k < f->nlocks; k++) {
+				if (f->locks[k].offset == e[i].offset &&
+				    f->locks[k].length == e[i].length) {
+					f->locks[k] = f->locks[--f->nlocks];
+					break;
+				}
+			}
+			continue;
+		}
+		if (f->nlocks == f->locks_cap) {
+			size_t ncap = f->locks_cap ? f->locks_cap * 2 : 4;
+			struct smb2_lock_element *nl = realloc(f->locks, ncap * sizeof(*nl));
+			if (!nl) {
+				LOG_WARN("%s: out of memory recording a lock; it is not taken "
+					 "again after a reconnect", f->path);
+				continue;
+			}
+			f->locks = nl;
+			f->locks_cap = ncap;
+		}
+		f->locks[f->nlocks] = e[i];
+		f->locks[f->nlocks].flags &= ~(uint32_t)SMB2_LOCKFLAG_FAIL_IMMEDIATELY;
+		f->nlocks++;
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 uint32_t smbc_file_lease(struct smbc_file *f)
@@ -754,9 +1087,21 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 
 	if (!f)
 		return 0;
+	pthread_mutex_lock(&c->lock);
+	*f->pprev = f->next;
+	if (f->next)
+		f->next->pprev = f->pprev;
+	while (f->busy) /* the reconnect thread is reopening it */
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_lock(&f->lock);
 	/* A handle from an older connection is already gone on the server. */
 	if (!f->err && !smbc_chan_get(c, &ch)) {
+		/* A durable handle outlives the old connection on the server (with
+		 * its locks) until it times out: take it back to close it. */
+		if (ch.gen != f->gen && f->durable && file_reopen_locked(f, ch.gen))
+			LOG_DBG("could not take back the durable handle of %s to close it",
+				f->path);
 		if (ch.gen == f->gen && (req = smbc_close_req(c, &f->fid, 0))) {
 			req->session_id = ch.session_id;
 			req->tree_id = ch.tree_id;
@@ -772,6 +1117,7 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 	}
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&f->lock);
+	free(f->locks);
 	free(f->path);
 	free(f);
 	return rc;
@@ -1158,7 +1504,8 @@ static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 		rc = file_fid_for(io->f, ch.gen, &fid);
 	} else {
 		pthread_mutex_lock(&io->f->lock);
-		rc = io->f->err ? io->f->err : io->f->gen != ch.gen ? -EAGAIN : 0;
+		rc = io->f->err ? io->f->err : io->f->locks_lost ? -EIO
+					   : io->f->gen != ch.gen ? -EAGAIN : 0;
 		fid = io->f->fid;
 		pthread_mutex_unlock(&io->f->lock);
 	}

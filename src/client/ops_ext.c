@@ -521,6 +521,8 @@ int smbc_lock(struct smb_client *c, struct smbc_file *f, const struct smb2_lock_
 			rc = -EIO;
 	}
 	req_put(q);
+	if (!rc)
+		smbc_file_note_locks(f, e, n); /* taken again if a reconnect loses the handle */
 	return rc;
 }
 

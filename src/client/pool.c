@@ -144,12 +144,21 @@ void smbc_set_cancel(const volatile int *flag)
 	tls_cancel = flag;
 }
 
+/* Set on the reconnect thread: it cannot wait for itself to reconnect. */
+static __thread int on_reconnect_thread;
+
 int smbc_wait_reconnect(struct smb_client *c, uint64_t gen_seen)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
 	want_reconnect(c, gen_seen);
+	if (on_reconnect_thread) {
+		/* reopening files or replaying I/O found the new connection
+		 * gone already: give up on this round, the loop reconnects */
+		pthread_mutex_unlock(&c->lock);
+		return -EAGAIN;
+	}
 	while (c->gen == gen_seen) {
 		struct timespec ts;
 		if (c->stopping) {
@@ -224,6 +233,7 @@ static void *reconnect_thread(void *arg)
 	int backoff = BACKOFF_MIN_MS;
 	char err[512];
 
+	on_reconnect_thread = 1;
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
 		struct smbc_io *io, *dead;
@@ -257,6 +267,12 @@ static void *reconnect_thread(void *arg)
 			LOG_WARN("reconnected to %s", c->host);
 			backoff = BACKOFF_MIN_MS;
 			pthread_cond_broadcast(&c->cond);
+			/* open files first (their durable handles, locks and leases),
+			 * then the parked I/O that uses them */
+			pthread_mutex_unlock(&c->lock);
+			smbc_reopen_files(c);
+			pthread_mutex_lock(&c->lock);
+			continue;
 		}
 		if (c->replay && !c->reconnect_wanted) {
 			io = c->replay;
@@ -264,7 +280,12 @@ static void *reconnect_thread(void *arg)
 			pthread_mutex_unlock(&c->lock);
 			while (io) {
 				struct smbc_io *nx = smbc_io_next(io);
-				int rc = smbc_io_resubmit(c, io);
+				int rc, stopping;
+				pthread_mutex_lock(&c->lock);
+				stopping = c->stopping;
+				pthread_mutex_unlock(&c->lock);
+				/* unmounting: what is left fails now, not after a reopen */
+				rc = stopping ? -EIO : smbc_io_resubmit(c, io);
 				if (rc)
 					smbc_io_fail(io, rc);
 				io = nx;

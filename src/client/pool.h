@@ -64,6 +64,9 @@ void smbc_pool_stop(struct smb_client *c);
 /* Provided by ops.c: (re)submit parked I/O from the reconnect thread; fail it. */
 int smbc_io_resubmit(struct smb_client *c, struct smbc_io *io);
 void smbc_io_fail(struct smbc_io *io, int rc);
+/* Provided by ops.c: reopen every open file after a reconnect (durable
+ * handle first, else by path, then its byte-range locks). */
+void smbc_reopen_files(struct smb_client *c);
 struct smbc_io *smbc_io_next(struct smbc_io *io);
 void smbc_io_set_next(struct smbc_io *io, struct smbc_io *next);
 int64_t smbc_io_parked_ns(struct smbc_io *io);

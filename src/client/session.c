@@ -137,11 +137,10 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	for (size_t i = 0; i < 5; i++)
 		if (all[i] >= min && all[i] <= max)
 			dialects[n++] = all[i];
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
-		return -EIO;
-	/* a channel to bind negotiates with the session's ClientGuid: Samba hands
-	 * the connection to the smbd process of that client by it */
-	if (!c->bind_sec && RAND_bytes(c->client_guid, 16) != 1)
+	static const uint8_t zero_guid[16];
+	/* one ClientGuid for the client's life: durable handles are bound to it */
+	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+	    (!memcmp(c->client_guid, zero_guid, 16) && RAND_bytes(c->client_guid, 16) != 1))
 		return -EIO;
 
 	memset(&nreq, 0, sizeof(nreq));
@@ -151,7 +150,9 @@ static int do_negotiate(struct smb_client *c, const struct smbc_opts *o, struct 
 	nreq.dialect_count = n;
 	nreq.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED |
 			     (o->require_sign ? SMB2_NEGOTIATE_SIGNING_REQUIRED : 0);
-	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION;
+	nreq.capabilities = SMB2_GLOBAL_CAP_LARGE_MTU | SMB2_GLOBAL_CAP_ENCRYPTION |
+			    /* servers grant leases (and so durable handles) only if offered */
+			    (o->leases ? SMB2_GLOBAL_CAP_LEASING : 0);
 	if (o->max_channels > 1)
 		nreq.capabilities |= SMB2_GLOBAL_CAP_MULTI_CHANNEL;
 	c->offered_security_mode = nreq.security_mode;
@@ -1107,6 +1108,7 @@ int smbc_reestablish(struct smb_client *c, char *err, size_t errlen)
 		return -ENOMEM;
 	n->host = c->host;
 	n->share = c->share;
+	memcpy(n->client_guid, c->client_guid, 16);
 	/* a consistent copy: SIGHUP may replace the password meanwhile */
 	pthread_mutex_lock(&c->lock);
 	o = c->opts;

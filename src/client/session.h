@@ -48,6 +48,8 @@ struct smbc_opts {
 	int soft_timeout_ms;
 	int echo_interval_ms;     /* keepalive */
 	int max_channels;         /* connections per session (multichannel); 0/1 = one */
+	uint32_t handle_timeout_ms; /* durable handle v2 Timeout; 0 = the server's default */
+	int leases;               /* offer SMB2_GLOBAL_CAP_LEASING: leases and durable handles */
 };
 
 /* Most channels of one session (the primary connection included). */

@@ -440,6 +440,13 @@ class SambaServer:
             'dns proxy': 'no',
             'multicast dns register': 'no',
             'host msdfs': 'no',
+            # Durable handles (reopened after a reconnect with their locks):
+            # Samba grants them only with these share settings (smb.conf(5),
+            # "durable handles"); the defaults of the last three are yes.
+            'durable handles': 'yes',
+            'kernel oplocks': 'no',
+            'kernel share modes': 'no',
+            'posix locking': 'no',
         }
         g.update(self.extra_global)
         return g

@@ -6,6 +6,7 @@ checked against its source by SHA-256.
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -60,15 +61,73 @@ class _Runner(threading.Thread):
             self.exc = e
 
 
-@harness.timeout(180)
-def test_cuts_during_copy_in_and_out(t):
+_RESTARTER = r"""
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import harness
+import smbfixture
+# crash() kills every process naming the server's directory but itself; the
+# test process that started us names it too
+_pids = smbfixture._pids_with_arg
+smbfixture._pids_with_arg = lambda *a, **k: [p for p in _pids(*a, **k) if p != os.getppid()]
+srv = harness.ServerInfo(json.loads(sys.argv[2]))
+sys.stdin.readline()
+srv.crash()
+time.sleep(float(sys.argv[3]))
+srv.restart()
+print('restarted', flush=True)
+"""
+
+
+class _Restarter:
+    """Kill and restart smbd from a process started before any file on the
+    mount is open. Starting smbd from the test process itself while a copy
+    holds a file open on a hard mount would hang: the new process closes its
+    inherited descriptors at exec, and that FUSE flush waits for the very
+    server it is about to start."""
+
+    def __init__(self, srv, away=1.0):
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.p = subprocess.Popen([sys.executable, '-c', _RESTARTER, here,
+                                   json.dumps(srv.__dict__), str(away)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def crash_and_restart(self, timeout=60):
+        self.p.stdin.write('go\n')
+        self.p.stdin.flush()
+        out, _ = self.p.communicate(timeout=timeout)
+        assert 'restarted' in out, 'restarting smbd failed'
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+# The issue's figure: 256 MiB each way. About 10 s on loopback, normal and
+# ASan builds alike (the bytes move through the kernel and memcpy, which
+# ASan barely slows).
+BIG = 256 * MiB
+
+
+@harness.timeout(240)
+@harness.restarts_server
+def test_cuts_and_restart_during_copy_in_and_out(t):
     srv = t.srv
+    share = t.share_path('rw')
     src_dir = t.new_mountpoint('src')
     up = os.path.join(src_dir, 'up.bin')
-    up_sha = _make(up, 96 * MiB)
-    down_sha = _make(os.path.join(t.share_path('rw'), 'down.bin'), 64 * MiB)
+    up_sha = _make(up, BIG)
+    down_sha = _make(os.path.join(share, 'down.bin'), BIG)
+    restarter = _Restarter(srv)
     with FaultProxy('127.0.0.1', srv.port) as proxy:
         mnt = _proxy_mount(t, proxy, 'echo_interval=5')
+        # written and fsync'd before the faults: must survive them
+        before = os.urandom(MiB + 12345)
+        fd = os.open(mnt + '/before.bin', os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+        os.write(fd, before)
+        os.fsync(fd)
+        os.close(fd)
         got = {}
 
         def copy_in():
@@ -82,22 +141,47 @@ def test_cuts_during_copy_in_and_out(t):
         def copy_out():
             got['down'] = _sha(mnt + '/down.bin')
 
-        # every connection is reset after 40 MiB: the 160 MiB of copies need several
-        proxy.cut_after(40 * MiB)
+        # every connection is reset after BIG/4 in both directions: the 2*BIG
+        # of copies need several
+        proxy.cut_after(BIG // 4)
         a, b = _Runner(copy_in), _Runner(copy_out)
+        start = time.monotonic()
         a.start()
         b.start()
-        a.join(150)
-        b.join(150)
+        # and smbd is killed once, half-way through the upload
+        deadline = time.monotonic() + 120
+        while a.is_alive() and time.monotonic() < deadline:
+            try:
+                if os.path.getsize(os.path.join(share, 'up.bin')) >= BIG // 2:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        crashed = a.is_alive()
+        if crashed:  # away for a second: a hard mount waits
+            restarter.crash_and_restart()
+        restarter.close()
+        a.join(180)
+        b.join(180)
+        took = time.monotonic() - start
         proxy.normal()
         assert not a.is_alive() and not b.is_alive(), 'copies did not finish'
         assert a.exc is None, 'copy onto the mount failed: %r' % a.exc
         assert b.exc is None, 'copy from the mount failed: %r' % b.exc
-        accepted = proxy.stats()['accepted']
-        assert accepted >= 4, 'expected several reconnects, saw %d connections' % accepted
+        assert crashed, 'the upload finished before smbd could be killed'
+        st = proxy.stats()
+        assert st['cuts'] >= 3 and st['accepted'] >= 5, \
+            'expected several cuts and reconnects, saw %d cuts, %d connections' % (
+                st['cuts'], st['accepted'])
         assert got['down'] == down_sha, 'file read across reconnects differs'
-        assert _sha(os.path.join(t.share_path('rw'), 'up.bin')) == up_sha, \
+        assert _sha(os.path.join(share, 'up.bin')) == up_sha, \
             'file written across reconnects differs on the server'
+        with open(os.path.join(share, 'before.bin'), 'rb') as f:
+            assert f.read() == before, "fsync'd file changed across the faults"
+        with open(mnt + '/before.bin', 'rb') as f:
+            assert f.read() == before
+        print('    %d MiB each way in %.1f s: %d cuts, %d connections, smbd restarted once'
+              % (BIG // MiB, took, st['cuts'], st['accepted']))
         t.umount(mnt)
 
 

@@ -78,7 +78,7 @@ OPTIONS = ('username', 'user', 'password', 'pass', 'domain', 'dom', 'workgroup',
            'noperm', 'perm', 'serverino', 'noserverino', 'mfsymlinks', 'nobrl', 'ro', 'rw',
            'cache', 'actimeo', 'acregmax', 'acdirmax', 'forceuid', 'forcegid', 'nounix',
            'iocharset', 'closetimeo', 'handletimeout', 'max_channels', 'mapposix', 'mapchars', 'loglevel',
-           'debug', '_netdev', 'nofail', 'noauto', 'user', 'users', 'defaults', 'relatime',
+           'debug', 'lease', 'nolease', '_netdev', 'nofail', 'noauto', 'user', 'users', 'defaults', 'relatime',
            'nonempty', 'comment')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -101,7 +101,8 @@ def test_help_lists_every_option_in_groups(t):
                     'rasize=', 'uid=', 'gid=', 'file_mode=', 'dir_mode=', 'noperm', 'perm',
                     'serverino', 'noserverino', 'ro, rw', 'cache=', 'actimeo=', 'acregmax=',
                     'acdirmax=', 'forceuid', 'forcegid', 'nobrl', 'nounix', 'iocharset=',
-                    'closetimeo=', 'handletimeout=', 'max_channels=', 'mfsymlinks',
+                    'closetimeo=', 'handletimeout=', 'lease', 'nolease', 'max_channels=',
+                    'mfsymlinks',
                     'mapposix', '_netdev', 'nofail', 'noauto', 'x-*', 'allow_other',
                     'default_permissions', 'fsname', 'subtype', 'SIGHUP', 'smb://', '[',
                     'fusermount3 -u'):

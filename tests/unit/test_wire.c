@@ -787,6 +787,13 @@ START_TEST(create_contexts_encode_more)
 	ck_assert_int_eq(cctx_iter_next(&it, &c), 0);
 	ck_assert_int_eq(cctx_find(cbuf, (uint32_t)cw.off, "DH2C", 4, &c), 1);
 	ck_assert_mem_eq(c.data, fid_bytes, 16);
+	/* DH2C (2.2.13.2.12): FileId(16) CreateGuid(16) Flags(4) */
+	ck_assert_mem_eq(c.data + 16, guid, 16);
+	ck_assert_uint_eq(le32_load(c.data + 32), 0);
+	/* DH2Q (2.2.13.2.11): Timeout(4) Flags(4) Reserved(8) = 0 CreateGuid(16) */
+	ck_assert_int_eq(cctx_find(cbuf, (uint32_t)cw.off, "DH2Q", 4, &c), 1);
+	ck_assert_uint_eq(le64_load(c.data + 8), 0);
+	ck_assert_mem_eq(c.data + 16, guid, 16);
 	ck_assert_int_eq(cctx_find(cbuf, (uint32_t)cw.off, "ExtA", 4, &c), 0);
 }
 END_TEST
