@@ -1104,6 +1104,7 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 	cfg->acregmax = -1;
 	cfg->acdirmax = -1;
 	cfg->closetimeo = 5;
+	cfg->lease = 1;
 	cfg->max_credits = 512;
 	cfg->rsize = 1024 * 1024;
 	cfg->wsize = 1024 * 1024;
@@ -1225,7 +1226,7 @@ void opts_usage(const char *prog)
 	       "  hard (default), soft  when the server is gone: wait for it / fail after\n"
 	       "                        echo_interval seconds\n"
 	       "  echo_interval=S       keepalive interval (default 60)\n"
-	       "  lease, nolease        leases and durable handles (default nolease)\n"
+	       "  lease, nolease        leases and durable handles (default lease)\n"
 	       "  handletimeout=MS      durable handle timeout (default 0: the server's)\n"
 	       "  conn_timeout=S        TCP connect timeout (default 15)\n"
 	       "  req_timeout=S         deadline of one request (default 30)\n"

@@ -242,7 +242,11 @@ void smbfs_free(struct smbfs *fs)
 	/*
 	 * Files the kernel never released (the session ended with releases
 	 * still queued): every FUSE worker is gone, so they are ours to close.
+	 * Their reads may wait for a reconnect that a hard mount would wait
+	 * for forever: nobody is left to want them, so the client gives up.
 	 */
+	if (fs->files)
+		smbc_abort(fs->client);
 	while (fs->files) {
 		struct smbfs_file *fh = fs->files;
 		fs->files = fh->next;

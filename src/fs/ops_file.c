@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/random.h>
+
 #include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
@@ -45,6 +47,24 @@ static pthread_mutex_t append_locks[APPEND_LOCKS] = {
 	[0 ... APPEND_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
 };
 
+/*
+ * smbc_open with fh's lease key. All opens of an inode share one key, but a
+ * server ties a lease to the name it was granted under and refuses the key
+ * for the file's new name after a rename through a handle without that lease
+ * (Samba: STATUS_INVALID_PARAMETER). Then the inode gets a new key: the open
+ * goes on with its own lease (the others' break as needed).
+ */
+static int open_leased(struct smbfs *fs, struct smbfs_file *fh, const char *path,
+		       struct smbc_open_args *a, struct smb_stat *st)
+{
+	int rc = smbc_open(fs->client, path, a, &fh->file, st, NULL);
+	if (rc == -EINVAL && a->lease_key && getrandom(fh->lease_key, 16, 0) == 16) {
+		LOG_DBG("lease key refused for %s; opening with a new one", path);
+		rc = smbc_open(fs->client, path, a, &fh->file, st, NULL);
+	}
+	return rc;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -52,7 +72,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct smbfs_file *fh;
 	struct smb_stat st;
 	char path[PATH_CAP];
-	int rc;
+	int rc, reused;
 
 	if (fs->p.readonly && (fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EROFS);
@@ -73,11 +93,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* a handle kept after an earlier close (deferred.c): no round trip */
 	if (!(fi->flags & O_TRUNC))
 		fh->file = defer_take(fs, ino, fi->flags & O_ACCMODE, fh->lease_key);
+	reused = fh->file != NULL;
 	rc = 0;
 	if (!fh->file) {
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 		if (!rc)
-			rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
+			rc = open_leased(fs, fh, path, &a, &st); /* one compound */
 		if (!rc)
 			pend_opened(fh, &st);
 	}
@@ -100,9 +121,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * The kernel may keep its cached pages only if they are known current: a
 	 * read lease has been held on this inode without a break since they were read.
 	 */
+	/* (a kept handle held its read lease all along: losing it closes it) */
 	fi->keep_cache = !fs->p.direct_io && !(fi->flags & O_TRUNC) &&
 			 (fs->p.loose || ((smbc_file_lease(fh->file) & SMB2_LEASE_READ_CACHING) &&
-					  file_ino_read_leased(fs, ino, fh)));
+					  (reused || file_ino_read_leased(fs, ino, fh))));
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		file_unlist(fs, fh);
 		file_free(fs, fh);
@@ -395,7 +417,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
-		rc = smbc_open(fs->client, path, &a, &fh->file, &st, NULL); /* one compound */
+		rc = open_leased(fs, fh, path, &a, &st); /* one compound */
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);

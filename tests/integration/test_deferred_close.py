@@ -36,11 +36,15 @@ def test_reopen_reuses_the_handle(t):
         m = p.mark()
         for _ in range(5):
             with open(mnt + '/again.txt', 'rb') as f:
-                assert f.read(10) == b'a' * 10
+                assert f.read() == b'a' * 1000
             time.sleep(0.2)  # the kernel sends the release after close() returns
         frames = p.since(m)
-        assert not _creates(frames), 're-opens went to the server: %r' % frames
-        assert not _closes(frames), 'closes went to the server: %r' % frames
+        # (a release with a prefetch still in flight closes at once: at most one)
+        assert len(_creates(frames)) <= 1, 're-opens went to the server: %r' % frames
+        assert len(_closes(frames)) <= 1, 'closes went to the server: %r' % frames
+        # the kept handle kept its read lease: the data came from the page cache
+        assert len([f for f in frames if f == ['READ']]) <= 2, \
+            'the kept handle did not keep the cached data: %r' % frames
         t.umount(mnt)
 
 
