@@ -17,21 +17,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from faultproxy import FaultProxy  # noqa: E402
 
 import harness  # noqa: E402
+from mounthelp import daemon_pid  # noqa: E402
 
 
 def _daemon_pid(mnt):
-    """The smbfuse process serving mnt (its argv names the mountpoint)."""
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % d, 'rb') as f:
-                argv = f.read().split(b'\0')
-        except OSError:
-            continue
-        if argv and os.path.basename(argv[0]) == b'smbfuse' and mnt.encode() in argv:
-            return int(d)
-    return None
+    """The smbfuse process serving mnt."""
+    return daemon_pid(mnt)
 
 
 def _gone(pid, within):
