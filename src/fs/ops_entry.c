@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cache/dircache.h"
@@ -80,9 +81,21 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOENT; /* known missing: no round trip */
 	} else {
 		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
-		rc = ino_path(fs, parent, name, path, sizeof(path));
-		if (!rc)
-			rc = smbc_stat(fs->client, path, &st);
+		/*
+		 * A rename or unlink through this mount in the directory right now:
+		 * the server may already show its result while the inode table does
+		 * not, and the new file's attributes would land on the old inode
+		 * (a reader of the old file would then read to the new size). Ask
+		 * again once the change is over.
+		 */
+		for (int tries = 0;; tries++) {
+			rc = ino_path(fs, parent, name, path, sizeof(path));
+			if (!rc)
+				rc = smbc_stat(fs->client, path, &st);
+			if (!dc_changing(fs->dc, parent) || tries >= 50)
+				break;
+			usleep(2000);
+		}
 		if (rc == -ENOENT)
 			neg_add_since(fs->neg, parent, name, gen);
 	}
