@@ -1059,9 +1059,6 @@ void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e
 
 uint32_t smbc_file_lease(struct smbc_file *f)
 {
-	/* a handle of an older connection holds no lease until it is reopened */
-	if (__atomic_load_n(&f->gen, __ATOMIC_RELAXED) != smbc_gen(f->c))
-		return 0;
 	return __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
 }
 
