@@ -37,6 +37,7 @@ def test_reopen_reuses_the_handle(t):
         for _ in range(5):
             with open(mnt + '/again.txt', 'rb') as f:
                 assert f.read() == b'a' * 1000
+                time.sleep(0.2)  # a READ still in flight at release closes the handle
             time.sleep(0.2)  # the kernel sends the release after close() returns
         frames = p.since(m)
         # (a release with a prefetch still in flight closes at once: at most one)
