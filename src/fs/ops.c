@@ -66,187 +66,41 @@ static void guard(fuse_req_t req)
 	fuse_req_interrupt_func(req, on_interrupt, tls_cancel);
 }
 
-static void g_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	guard(req);
-	op_lookup(req, parent, name);
-	unguard();
-}
+/* g_NAME: the operation TARGET between guard() and unguard(). */
+#define GUARDED(name, target, params, args) \
+	static void g_##name params \
+	{ \
+		guard(req); \
+		target args; \
+		unguard(); \
+	}
 
-static void g_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_getattr(req, ino, fi);
-	unguard();
-}
-
-static void g_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	guard(req);
-	op_statfs(req, ino);
-	unguard();
-}
-
-static void g_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_setattr(req, ino, attr, to_set, fi);
-	unguard();
-}
-
-static void g_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_opendir(req, ino, fi);
-	unguard();
-}
-
-static void g_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_readdir(req, ino, size, off, fi);
-	unguard();
-}
-
-static void g_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_readdirplus(req, ino, size, off, fi);
-	unguard();
-}
-
-static void g_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	guard(req);
-	op_mkdir(req, parent, name, mode);
-	unguard();
-}
-
-static void g_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	guard(req);
-	op_unlink(req, parent, name);
-	unguard();
-}
-
-static void g_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	guard(req);
-	op_rmdir(req, parent, name);
-	unguard();
-}
-
-static void g_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags)
-{
-	guard(req);
-	op_rename(req, parent, name, newparent, newname, flags);
-	unguard();
-}
-
-static void g_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_open(req, ino, fi);
-	unguard();
-}
-
-static void g_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_flush(req, ino, fi);
-	unguard();
-}
-
-static void g_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_fsync(req, ino, datasync, fi);
-	unguard();
-}
-
-static void g_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_create_dc(req, parent, name, mode, fi);
-	unguard();
-}
-
-static void g_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-	guard(req);
-	op_symlink_dc(req, link, parent, name);
-	unguard();
-}
-
-static void g_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-	guard(req);
-	op_mknod(req, parent, name, mode, rdev);
-	unguard();
-}
-
-static void g_readlink(fuse_req_t req, fuse_ino_t ino)
-{
-	guard(req);
-	op_readlink(req, ino);
-	unguard();
-}
-
-static void g_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	guard(req);
-	op_link_dc(req, ino, newparent, newname);
-	unguard();
-}
-
-static void g_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	guard(req);
-	op_getxattr_stats(req, ino, name, size);
-	unguard();
-}
-
-static void g_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	guard(req);
-	op_listxattr(req, ino, size);
-	unguard();
-}
-
-static void g_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
-{
-	guard(req);
-	op_setxattr(req, ino, name, value, size, flags);
-	unguard();
-}
-
-static void g_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	guard(req);
-	op_removexattr(req, ino, name);
-	unguard();
-}
-
-static void g_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_fallocate(req, ino, mode, offset, length, fi);
-	unguard();
-}
-
-static void g_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
-{
-	guard(req);
-	op_lseek(req, ino, off, whence, fi);
-	unguard();
-}
-
-static void g_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags)
-{
-	guard(req);
-	op_copy_file_range(req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags);
-	unguard();
-}
+GUARDED(lookup, op_lookup, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+GUARDED(getattr, op_getattr, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+GUARDED(statfs, op_statfs, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+GUARDED(setattr, op_setattr, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+GUARDED(opendir, op_opendir, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+GUARDED(readdir, op_readdir, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+GUARDED(readdirplus, op_readdirplus, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+GUARDED(mkdir, op_mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
+GUARDED(unlink, op_unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+GUARDED(rmdir, op_rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+GUARDED(rename, op_rename, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
+GUARDED(open, op_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+GUARDED(flush, op_flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+GUARDED(fsync, op_fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+GUARDED(create, op_create_dc, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi), (req, parent, name, mode, fi))
+GUARDED(symlink, op_symlink_dc, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
+GUARDED(mknod, op_mknod, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+GUARDED(readlink, op_readlink, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+GUARDED(link, op_link_dc, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
+GUARDED(getxattr, op_getxattr_stats, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+GUARDED(listxattr, op_listxattr, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+GUARDED(setxattr, op_setxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
+GUARDED(removexattr, op_removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+GUARDED(fallocate, op_fallocate, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+GUARDED(lseek, op_lseek, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
+GUARDED(copy_file_range, op_copy_file_range, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
 
 const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.init = op_init,
