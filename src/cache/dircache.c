@@ -294,6 +294,18 @@ void dc_end_change(struct dircache *dc, uint64_t dir)
 	pthread_mutex_unlock(&dc->lock);
 }
 
+int dc_changed_since(struct dircache *dc, uint64_t dir, const struct dc_ticket *t)
+{
+	unsigned s = mix(dir) % SLOTS;
+	int yes;
+	if (!dc)
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	yes = dc->slot_gen[s] > t->gen || dc->slot_busy[s];
+	pthread_mutex_unlock(&dc->lock);
+	return yes;
+}
+
 int dc_changing(struct dircache *dc, uint64_t dir)
 {
 	int busy;

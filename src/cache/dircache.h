@@ -85,6 +85,11 @@ void dc_begin_change(struct dircache *dc, uint64_t dir);
 void dc_end_change(struct dircache *dc, uint64_t dir);
 /* Is a local change to dir in progress (between begin and end)? */
 int dc_changing(struct dircache *dc, uint64_t dir);
+/*
+ * Has dir changed (locally) since t was taken, or is a change in progress?
+ * (Conservative: directories share change slots.)
+ */
+int dc_changed_since(struct dircache *dc, uint64_t dir, const struct dc_ticket *t);
 /* Drop dir's listing (it changed: a notification, a local change). */
 void dc_inval(struct dircache *dc, uint64_t dir);
 /*

@@ -21,6 +21,7 @@ struct node {
 	char *name;
 	int children;        /* nodes whose parent pointer is this one */
 	int named;           /* present in the name table */
+	uint64_t sid;        /* the server's file id (IndexNumber); 0 = not known yet */
 	struct node *id_next;
 	struct node *name_next;
 };
@@ -151,7 +152,8 @@ static void maybe_free(struct inode_table *t, struct node *n)
 	}
 }
 
-uint64_t itab_lookup(struct inode_table *t, uint64_t parent_id, const char *name, uint64_t nlookup)
+uint64_t itab_lookup_sid(struct inode_table *t, uint64_t parent_id, const char *name,
+			 uint64_t nlookup, uint64_t sid)
 {
 	struct node *parent, *n;
 	uint64_t id = 0;
@@ -161,6 +163,17 @@ uint64_t itab_lookup(struct inode_table *t, uint64_t parent_id, const char *name
 	if (!parent)
 		goto out;
 	n = find_child(t, parent, name);
+	if (n && sid && n->sid && n->sid != sid) {
+		/*
+		 * Another file has the name now (replaced by a rename, or deleted
+		 * and created again): the old node must not be served its data. It
+		 * leaves the namespace; the kernel gets a new nodeid for the name.
+		 */
+		name_unhash(t, n);
+		if (n->nlookup == 0)
+			maybe_free(t, n);
+		n = NULL;
+	}
 	if (!n) {
 		n = calloc(1, sizeof(*n));
 		if (!n)
@@ -179,11 +192,46 @@ uint64_t itab_lookup(struct inode_table *t, uint64_t parent_id, const char *name
 		t->by_id[h] = n;
 		t->count++;
 	}
+	if (!n->sid)
+		n->sid = sid;
 	n->nlookup += nlookup;
 	id = n->id;
 out:
 	pthread_mutex_unlock(&t->lock);
 	return id;
+}
+
+uint64_t itab_lookup(struct inode_table *t, uint64_t parent, const char *name, uint64_t nlookup)
+{
+	return itab_lookup_sid(t, parent, name, nlookup, 0);
+}
+
+uint64_t itab_parent(struct inode_table *t, uint64_t ino)
+{
+	struct node *n;
+	uint64_t id = 0;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	if (n && n->parent)
+		id = n->parent->id;
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid)
+{
+	struct node *n;
+	int same = 1;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	if (n && sid && n != &t->root) {
+		if (!n->sid)
+			n->sid = sid;
+		else
+			same = n->sid == sid;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return same;
 }
 
 uint64_t itab_find(struct inode_table *t, uint64_t parent_id, const char *name)
@@ -212,9 +260,15 @@ void itab_forget(struct inode_table *t, uint64_t ino, uint64_t count)
 static int build_path(struct node *n, char *buf, size_t size)
 {
 	size_t len = 0;
-	/* First pass: length. */
-	for (struct node *p = n; p && p->parent; p = p->parent)
+	/*
+	 * First pass: length. A node out of the namespace (unlinked, replaced)
+	 * has no path: its old name may lead to another file by now.
+	 */
+	for (struct node *p = n; p && p->parent; p = p->parent) {
+		if (!p->named)
+			return -ESTALE;
 		len += strlen(p->name) + (p->parent->parent ? 1 : 0);
+	}
 	if (len + 1 > size)
 		return -ENAMETOOLONG;
 	buf[len] = '\0';

@@ -26,6 +26,24 @@ void itab_free(struct inode_table *t);
  */
 uint64_t itab_lookup(struct inode_table *t, uint64_t parent, const char *name, uint64_t nlookup);
 
+/*
+ * itab_lookup, knowing the server's file id of what the name leads to now
+ * (sid, 0 = unknown): a node of that name known to be another file leaves the
+ * namespace first, and the name gets a new node.
+ */
+uint64_t itab_lookup_sid(struct inode_table *t, uint64_t parent, const char *name,
+			 uint64_t nlookup, uint64_t sid);
+
+/*
+ * 0 if ino is known to be another file than the server's file id sid (its
+ * name was taken over on the server); 1 if the same, or if either is unknown
+ * (ino then learns sid).
+ */
+int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid);
+
+/* The nodeid of ino's directory (the last one it had if detached); 0 for the root. */
+uint64_t itab_parent(struct inode_table *t, uint64_t ino);
+
 /* The nodeid of (parent, name) if known, without touching counts; 0 if not. */
 uint64_t itab_find(struct inode_table *t, uint64_t parent, const char *name);
 
@@ -34,7 +52,8 @@ void itab_forget(struct inode_table *t, uint64_t ino, uint64_t n);
 
 /*
  * Write the share-relative path of ino ("" for the root, "a/b/c" otherwise)
- * into buf. Returns the length, -ENOENT for an unknown node, -ENAMETOOLONG.
+ * into buf. Returns the length, -ENOENT for an unknown node, -ESTALE for one
+ * unlinked or replaced (itself or a directory above it), -ENAMETOOLONG.
  */
 int itab_path(struct inode_table *t, uint64_t ino, char *buf, size_t size);
 

@@ -163,7 +163,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				   (!trusted || itab_find(fs->itab, ino, de->name))) {
 				name_only(fs, de, i, &e);
 			} else {
-				fuse_ino_t cino = itab_lookup(fs->itab, ino, de->name, 1);
+				fuse_ino_t cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
+								   d->cached ? 0 : de->st.ino);
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);

@@ -110,7 +110,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	ino = itab_lookup(fs->itab, parent, name, 1);
+	ino = itab_lookup_sid(fs->itab, parent, name, 1, st.ino);
 	if (!ino) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -189,6 +189,10 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 	if (!rc)
 		rc = ext_stat(fs, ino, path, &st);
+	else if (rc == -ESTALE)
+		rc = ext_stat(fs, ino, NULL, &st); /* unlinked or replaced: its open handles know */
+	if (!rc && !itab_same_file(fs->itab, ino, st.ino))
+		rc = -ESTALE; /* the name leads to another file now: look it up again */
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -277,6 +281,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
 	if (!rc)
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
+	if (rc == -ESTALE && fh)
+		rc = 0, path[0] = '\0'; /* unlinked or replaced: the handle does it all */
 	if (rc)
 		goto out;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -303,7 +309,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 				setattr_time(&attr->st_mtim, to_set & FUSE_SET_ATTR_MTIME_NOW);
 		if (to_set & FUSE_SET_ATTR_MODE) {
 			/* Only the write bits mean something: they map to READONLY. */
-			rc = smbc_stat(fs->client, path, &st);
+			rc = fh ? smbc_query_fid(fs->client, fh->file, &st)
+				: smbc_stat(fs->client, path, &st);
 			if (rc)
 				goto out;
 			bi.attributes = st.attrs & ~(uint32_t)FILE_ATTRIBUTE_READONLY;
@@ -324,7 +331,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		if (rc)
 			goto out;
 	}
-	rc = ext_stat(fs, ino, path, &st);
+	rc = ext_stat(fs, ino, path[0] ? path : NULL, &st);
 	pend_forget(fs, ino); /* the server's copy changed under the local one */
 	dc_inval(fs->dc, ino); /* a directory's own "." in its cached listing is stale now */
 out:

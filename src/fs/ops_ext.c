@@ -288,16 +288,19 @@ static void unhide(struct smbfs *fs, fuse_ino_t ino, const char *hidden, const c
 
 /*
  * The hidden file is deleted (the server removes it at the last close). The
- * inode now answers to the hidden name, so that nothing done through it by
- * path (fsetxattr, ...) reaches a new file of the old name; its attributes
- * come from its open handles (ext_stat).
+ * inode leaves the namespace, so that nothing done through it by path
+ * reaches a new file of the old name (ESTALE); its attributes come from its
+ * open handles (ext_stat).
  */
 static int delete_hidden(struct smbfs *fs, fuse_ino_t parent, const char *name,
 			 const char *hidden, size_t base)
 {
 	int rc = smbc_delete(fs->client, hidden, 0);
+	if (rc == -EISDIR)
+		rc = smbc_delete(fs->client, hidden, 1); /* an empty directory renamed over */
+	(void)base;
 	if (!rc)
-		(void)itab_rename(fs->itab, parent, name, parent, hidden + base);
+		itab_unlink(fs->itab, parent, name);
 	return rc;
 }
 
@@ -315,14 +318,14 @@ int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat
 	}
 	pthread_mutex_unlock(&fs->files_lock);
 	if (!fh)
-		return smbc_stat(fs->client, path, st);
+		return path ? smbc_stat(fs->client, path, st) : -ESTALE;
 	/* An open file: ask its handle (one request, and right even after unlink). */
 	rc = smbc_query_fid(fs->client, fh->file, st);
 	pthread_mutex_lock(&fs->files_lock);
 	fh->users--;
 	pthread_cond_broadcast(&fs->files_cond);
 	pthread_mutex_unlock(&fs->files_lock);
-	if (rc == -EIO || rc == -EBADF)
+	if ((rc == -EIO || rc == -EBADF) && path)
 		rc = smbc_stat(fs->client, path, st); /* the handle was lost in a reconnect */
 	return rc;
 }
@@ -360,8 +363,12 @@ int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, cons
 	 * out of the way and try again; it is deleted only once the rename went
 	 * through, and put back if it still does not.
 	 */
-	if (rc != -EACCES || !replace || !(victim = itab_find(fs->itab, newparent, newname)) ||
-	    !ino_is_open(fs, victim))
+	/*
+	 * Not only when this mount has it open as far as it knows: an open of
+	 * it may be on its way, or another client may hold it (with sharing that
+	 * allows the move, as POSIX programs expect).
+	 */
+	if (rc != -EACCES || !replace || !(victim = itab_find(fs->itab, newparent, newname)))
 		return rc;
 	(void)files_sync(fs, victim, 1, 0);
 	if (hide(fs, victim, to, hidden, sizeof(hidden), &base))

@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sys/random.h>
 
+#include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
 #include "log.h"
@@ -65,6 +67,22 @@ static int open_leased(struct smbfs *fs, struct smbfs_file *fh, const char *path
 	return rc;
 }
 
+/*
+ * An open by path that found nothing, or another file, while this mount is
+ * renaming or unlinking in the inode's directory (a rename over an open file
+ * takes two steps on SMB, with no file of that name in between): once the
+ * change is over the kernel's lookup finds the file, so say ESTALE, which
+ * makes it look the name up again and retry.
+ */
+static int open_raced(struct smbfs *fs, fuse_ino_t dir, const struct dc_ticket *t, int rc)
+{
+	if (!dir || !dc_changed_since(fs->dc, dir, t))
+		return rc;
+	for (int tries = 0; tries < 50 && dc_changing(fs->dc, dir); tries++)
+		usleep(2000);
+	return -ESTALE;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -96,9 +114,24 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	reused = fh->file != NULL;
 	rc = 0;
 	if (!fh->file) {
+		fuse_ino_t dir = itab_parent(fs->itab, ino);
+		struct dc_ticket t = dc_begin_fetch(fs->dc);
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 		if (!rc)
 			rc = open_leased(fs, fh, path, &a, &st); /* one compound */
+		if (!rc && !itab_same_file(fs->itab, ino, st.ino)) {
+			/*
+			 * The name leads to another file than this inode by now (a
+			 * rename over it, here or on the server): its data must not
+			 * mix into this inode's pages. ESTALE makes the kernel look
+			 * the name up again and open what it leads to.
+			 */
+			(void)smbc_close(fs->client, fh->file);
+			fh->file = NULL;
+			rc = -ESTALE;
+		}
+		if (rc == -ENOENT || rc == -ESTALE)
+			rc = open_raced(fs, dir, &t, rc);
 		if (!rc)
 			pend_opened(fh, &st);
 	}
@@ -350,7 +383,7 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 			    struct smbfs_file *fh)
 {
 	struct fuse_entry_param e;
-	fuse_ino_t ino = itab_lookup(fs->itab, parent, name, 1);
+	fuse_ino_t ino = itab_lookup_sid(fs->itab, parent, name, 1, st->ino);
 	int rc = ino ? 0 : -ENOMEM;
 
 	neg_del(fs->neg, parent, name); /* it exists now */
