@@ -854,8 +854,31 @@ static int relock_locked(struct smbc_file *f, uint64_t gen)
 
 /* Lock held. Reopen f on the current connection: its durable handle if it
  * has one, else by path. */
+/*
+ * After a reopen: what the old lease let the layers above cache may be stale
+ * if the new lease grants less, or if the file was opened afresh by path
+ * (anyone may have changed it meanwhile). Tell them as a lease break would
+ * (no acknowledgment: the server broke nothing on this handle).
+ */
+static void reopen_lease_changed(struct smbc_file *f, uint32_t old, uint32_t now, int by_path)
+{
+	struct smb_client *c = f->c;
+	smbc_lease_break_fn fn;
+	void *arg;
+
+	if (!f->args.lease_key || !(by_path ? old : (old & ~now)))
+		return;
+	pthread_mutex_lock(&c->lock);
+	fn = (smbc_lease_break_fn)c->lease_fn;
+	arg = c->lease_arg;
+	pthread_mutex_unlock(&c->lock);
+	if (fn)
+		(void)fn(arg, f->lease_key, by_path ? 0 : now, 0);
+}
+
 static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 {
+	uint32_t old_lease = __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
 	struct smb_client *c = f->c;
 	struct smbc_open_args a = f->args;
 	struct create_out o;
@@ -882,6 +905,7 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 			f->fid = o.fid;
 			f->gen = o.gen;
 			__atomic_store_n(&f->lease, o.lease, __ATOMIC_RELAXED);
+			reopen_lease_changed(f, old_lease, o.lease, 0);
 			__atomic_add_fetch(&n_durable_reopens, 1, __ATOMIC_RELAXED);
 			LOG_DBG("reopened %s after reconnect with its durable handle "
 				"(locks and delete-pending kept; lease 0x%x)", f->path, o.lease);
@@ -907,6 +931,7 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 	f->durable = o.durable;
 	f->dh_flags = o.dh_flags;
 	__atomic_store_n(&f->lease, o.lease, __ATOMIC_RELAXED);
+	reopen_lease_changed(f, old_lease, o.lease, 1);
 	__atomic_add_fetch(&n_path_reopens, 1, __ATOMIC_RELAXED);
 	LOG_DBG("reopened %s after reconnect by path (lease 0x%x, durable %d)", f->path, o.lease,
 		o.durable);
@@ -1059,6 +1084,12 @@ void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e
 
 uint32_t smbc_file_lease(struct smbc_file *f)
 {
+	/*
+	 * A handle of an older connection holds no lease until it is reopened:
+	 * the server may have broken it meanwhile, with nobody to tell.
+	 */
+	if (__atomic_load_n(&f->gen, __ATOMIC_RELAXED) != smbc_gen(f->c))
+		return 0;
 	return __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
 }
 

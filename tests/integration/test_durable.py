@@ -232,3 +232,37 @@ def test_lock_taken_meanwhile_fails_the_handle(t):
         assert open(other + '/new.txt').read() == 'ok'
         t.umount(mnt)
         t.umount(other)
+
+
+@harness.timeout(90)
+@harness.restarts_server
+def test_path_reopen_drops_cached_data(t):
+    """A file read under a read lease, then changed while the client was away
+    (smbd restarted: the lease could not be broken, it was lost): after the
+    reopen by path the old cached pages must not be served."""
+    srv = t.srv
+    path = os.path.join(t.share_path('rw'), 'cached.bin')
+    with open(path, 'wb') as f:
+        f.write(b'A' * 65536)
+    with FaultProxy('127.0.0.1', srv.port) as proxy:
+        mnt = _proxy_mount(t, proxy, 'echo_interval=2', 'actimeo=30')
+        fd = os.open(mnt + '/cached.bin', os.O_RDONLY)
+        assert os.pread(fd, 65536, 0) == b'A' * 65536  # now in the page cache
+        proxy.refuse()
+        srv.crash()
+        with open(path, 'r+b') as f:  # another writer while the client is away
+            f.write(b'B' * 65536)
+        srv.restart()
+        proxy.normal()
+        # the next request reconnects and reopens by path
+        deadline = time.monotonic() + 30
+        while True:
+            d = _wait_io(lambda: os.pread(fd, 65536, 0))
+            if d == b'B' * 65536 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert d == b'B' * 65536, 'stale data after the reopen: %r' % d[:4]
+        os.close(fd)
+        with open(mnt + '/cached.bin', 'rb') as f:
+            assert f.read() == b'B' * 65536
+        t.umount(mnt)
