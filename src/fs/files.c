@@ -208,6 +208,50 @@ void file_unpin(struct smbfs *fs, struct smbfs_file *fh)
 	pthread_mutex_unlock(&fs->files_lock);
 }
 
+int file_closing_begin(struct smbfs *fs, fuse_ino_t ino)
+{
+	int slot = -1;
+	pthread_mutex_lock(&fs->files_lock);
+	for (int i = 0; i < 32 && slot < 0; i++)
+		if (fs->closing_n[i] && fs->closing[i] == ino)
+			slot = i;
+	for (int i = 0; i < 32 && slot < 0; i++)
+		if (!fs->closing_n[i])
+			slot = i;
+	if (slot >= 0) {
+		fs->closing[slot] = ino;
+		fs->closing_n[slot]++;
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	return slot;
+}
+
+void file_closing_end(struct smbfs *fs, int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&fs->files_lock);
+	fs->closing_n[slot]--;
+	pthread_cond_broadcast(&fs->files_cond);
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
+void file_wait_closed(struct smbfs *fs, fuse_ino_t ino)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 30; /* a CLOSE is bounded by the request deadlines anyway */
+	pthread_mutex_lock(&fs->files_lock);
+	for (;;) {
+		int busy = 0;
+		for (int i = 0; i < 32 && !busy; i++)
+			busy = fs->closing_n[i] && fs->closing[i] == ino;
+		if (!busy || pthread_cond_timedwait(&fs->files_cond, &fs->files_lock, &dl))
+			break;
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+}
+
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 {
 	struct smbfs *fs = calloc(1, sizeof(*fs));

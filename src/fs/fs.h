@@ -51,6 +51,9 @@ struct smbfs {
 	pthread_mutex_t files_lock;
 	pthread_cond_t files_cond;
 	struct smbfs_file *files; /* open files, protected by files_lock */
+	/* writers being released (their CLOSE not answered yet), under files_lock */
+	uint64_t closing[32];
+	unsigned closing_n[32];
 	struct deferred *deferred; /* handles parked after close (deferred.c); NULL: off */
 };
 

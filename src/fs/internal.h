@@ -40,6 +40,15 @@ int files_sync(struct smbfs *fs, fuse_ino_t ino, int flush, int drop);
 struct smbfs_file *file_pin_writer(struct smbfs *fs, fuse_ino_t ino);
 void file_unpin(struct smbfs *fs, struct smbfs_file *fh);
 /*
+ * A writer of ino is being released (begin returns a slot, or -1 when all
+ * are taken), and is closed (end). file_wait_closed waits (bounded) until no
+ * writer of ino is between the two: Samba stamps the write time when the
+ * writing handle closes, so times set by path must come after that CLOSE.
+ */
+int file_closing_begin(struct smbfs *fs, fuse_ino_t ino);
+void file_closing_end(struct smbfs *fs, int slot);
+void file_wait_closed(struct smbfs *fs, fuse_ino_t ino);
+/*
  * The server path of ino (or of its child), in the server's spelling of names
  * (mapposix/mapchars applied). -ENOENT, -ENAMETOOLONG.
  */

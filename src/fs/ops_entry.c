@@ -277,6 +277,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	 */
 	if (!fh)
 		fh = pinned = file_pin_writer(fs, ino);
+	if (!fh && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+		file_wait_closed(fs, ino); /* a writer's CLOSE would stamp its own time over ours */
 	/* Buffered writes land before the new size or times; cached data is stale after. */
 	rc = files_sync(fs, ino, 1, (to_set & FUSE_SET_ATTR_SIZE) != 0);
 	if (!rc)

@@ -259,10 +259,12 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
-	int rc = 0, rc2;
+	int rc = 0, rc2, closing = -1;
 
 	if (fh->wb)
 		rc = wb_flush(fh->wb); /* close() already saw errors through op_flush */
+	if (fh->accmode != O_RDONLY)
+		closing = file_closing_begin(fs, ino); /* before it leaves the list */
 	defer_release_begin(fs); /* no unlink/rename between unlisting and parking */
 	file_unlist(fs, fh);
 	if (fh->accmode != O_RDONLY)
@@ -287,6 +289,7 @@ void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	defer_release_end(fs);
 	rc2 = file_free(fs, fh);
+	file_closing_end(fs, closing);
 	if (!rc)
 		rc = rc2;
 	fuse_reply_err(req, rc ? -rc : 0);

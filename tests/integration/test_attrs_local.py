@@ -99,3 +99,25 @@ def test_tar_x_keeps_mtimes(t):
             assert st.st_size == len(b'%d\n' % i * (i + 1))
         assert bool(os.stat(os.path.join(mnt, rel)).st_mode & 0o222) == bool(i % 5), rel
     t.umount(mnt)
+
+
+def test_utime_right_after_close_sticks(t):
+    """What rsync and cp -p do: write, close, then set the times by path at
+    once. close() returns before the kernel's asynchronous RELEASE closes
+    the writing handle, and Samba stamps the write time at that CLOSE: the
+    times set by path must land after it, with or without a lease."""
+    for opts in ((), ('nolease',)):
+        mnt = t.mount('rw', *opts)
+        os.makedirs(mnt + '/mt', exist_ok=True)
+        for i in range(200):
+            p = mnt + '/mt/f%d' % i
+            with open(p, 'wb') as f:
+                f.write(b'x' * (1000 + i))
+            os.utime(p, (1000000000 + i, 1000000000 + i))
+        t.umount(mnt)
+        bad = [i for i in range(200)
+               if int(os.stat(_srv(t, 'mt/f%d' % i)).st_mtime) != 1000000000 + i]
+        assert not bad, '%s: mtime lost on the server for %d files, e.g. f%d' % (
+            opts, len(bad), bad[0])
+        for i in range(200):
+            os.unlink(_srv(t, 'mt/f%d' % i))
