@@ -946,6 +946,7 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 {
 	struct smbc_file *f = calloc(1, sizeof(*f));
 	int rc;
+	uint64_t seq;
 
 	if (!f)
 		return -ENOMEM;
@@ -966,6 +967,9 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 	 * any other; the open just stops being durable then. */
 	if (f->args.lease_key && dh2_supported(c))
 		f->args.lease_state |= SMB2_LEASE_HANDLE_CACHING;
+	pthread_mutex_lock(&c->lock);
+	seq = c->break_seq;
+	pthread_mutex_unlock(&c->lock);
 	{
 		struct create_out o;
 		struct dh_args dh;
@@ -988,6 +992,10 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 		return rc;
 	}
 	pthread_mutex_lock(&c->lock);
+	/* a break of our lease that came before we were listed (smbc_on_break) */
+	for (int i = 0; f->args.lease_key && i < 16; i++)
+		if (c->breaks[i].seq > seq && memcmp(c->breaks[i].key, f->lease_key, 16) == 0)
+			f->lease &= c->breaks[i].state;
 	f->next = c->files;
 	if (f->next)
 		f->next->pprev = &f->next;
@@ -1712,6 +1720,20 @@ void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *p
 	if (!is_lease)
 		return; /* we never ask for oplocks, only leases */
 	pthread_mutex_lock(&c->lock);
+	/*
+	 * Every handle of the lease holds less from now on, also one whose open
+	 * has not reached the layers above yet (they learn of the break through
+	 * fn only for handles they know), or not even this list (breaks[]).
+	 */
+	for (struct smbc_file *f = c->files; f; f = f->next)
+		if (f->args.lease_key && memcmp(f->lease_key, lb.key, 16) == 0)
+			__atomic_and_fetch(&f->lease, lb.new_state, __ATOMIC_RELAXED);
+	{
+		unsigned i = (unsigned)(c->break_seq++ % 16);
+		memcpy(c->breaks[i].key, lb.key, 16);
+		c->breaks[i].state = lb.new_state;
+		c->breaks[i].seq = c->break_seq;
+	}
 	fn = (smbc_lease_break_fn)c->lease_fn;
 	arg = c->lease_arg;
 	pthread_mutex_unlock(&c->lock);

@@ -116,6 +116,13 @@ struct smb_client {
 	uint32_t maximal_access;
 	void *lease_fn;            /* smbc_lease_break_fn, set before serving */
 	void *lease_arg;
+	/* the last lease breaks, for an open answered but not yet listed (c->lock) */
+	uint64_t break_seq;
+	struct {
+		uint8_t key[16];
+		uint32_t state;
+		uint64_t seq;
+	} breaks[16];
 	/* round trips sent (debug counter, see smbc_round_trips) */
 	unsigned long round_trips;
 };
