@@ -137,6 +137,15 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 
 /* --- ops_ext.c: fallocate, lseek, copy_file_range, unlink/rename of open files --- */
 void ext_init(struct smbfs *fs, struct fuse_conn_info *conn);
+/*
+ * The server's file id of st, for the inode table's identity checks; 0 (no
+ * check) with noserverino, for servers whose ids are not stable.
+ */
+static inline uint64_t file_sid(const struct smbfs *fs, const struct smb_stat *st)
+{
+	return fs->p.pol.server_ino ? st->ino : 0;
+}
+
 /* Attributes of ino: through an open handle of it if there is one, else by path (NULL: -ESTALE). */
 int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st);
 /* unlink/rename that keep an open file working for those who have it open. */

@@ -164,7 +164,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				name_only(fs, de, i, &e);
 			} else {
 				fuse_ino_t cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
-								   d->cached ? 0 : de->st.ino);
+								   d->cached ? 0 : file_sid(fs, &de->st));
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);

@@ -110,7 +110,7 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	ino = itab_lookup_sid(fs->itab, parent, name, 1, st.ino);
+	ino = itab_lookup_sid(fs->itab, parent, name, 1, file_sid(fs, &st));
 	if (!ino) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -191,7 +191,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = ext_stat(fs, ino, path, &st);
 	else if (rc == -ESTALE)
 		rc = ext_stat(fs, ino, NULL, &st); /* unlinked or replaced: its open handles know */
-	if (!rc && !itab_same_file(fs->itab, ino, st.ino))
+	if (!rc && !itab_same_file(fs->itab, ino, file_sid(fs, &st)))
 		rc = -ESTALE; /* the name leads to another file now: look it up again */
 	if (rc) {
 		fuse_reply_err(req, -rc);

@@ -119,7 +119,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = ino_path(fs, ino, NULL, path, sizeof(path));
 		if (!rc)
 			rc = open_leased(fs, fh, path, &a, &st); /* one compound */
-		if (!rc && !itab_same_file(fs->itab, ino, st.ino)) {
+		if (!rc && !itab_same_file(fs->itab, ino, file_sid(fs, &st))) {
 			/*
 			 * The name leads to another file than this inode by now (a
 			 * rename over it, here or on the server): its data must not
@@ -386,7 +386,7 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 			    struct smbfs_file *fh)
 {
 	struct fuse_entry_param e;
-	fuse_ino_t ino = itab_lookup_sid(fs->itab, parent, name, 1, st->ino);
+	fuse_ino_t ino = itab_lookup_sid(fs->itab, parent, name, 1, file_sid(fs, st));
 	int rc = ino ? 0 : -ENOMEM;
 
 	neg_del(fs->neg, parent, name); /* it exists now */

@@ -147,7 +147,7 @@ static void reply_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, con
 	fuse_ino_t ino;
 
 	neg_del(fs->neg, parent, name); /* it exists now */
-	ino = itab_lookup_sid(fs->itab, parent, name, 1, s->ino);
+	ino = itab_lookup_sid(fs->itab, parent, name, 1, file_sid(fs, s));
 	if (!ino) {
 		fuse_reply_err(req, ENOMEM);
 		return;
