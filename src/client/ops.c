@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/internal.h"
 #include "client/pool.h"
@@ -898,7 +899,20 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 		dh.fid = f->fid;
 		dh.guid = f->create_guid;
 		dh.flags = f->dh_flags;
-		rc = do_create(c, f->path, &a, &dh, &o, NULL, NULL);
+		/*
+		 * Not found may only mean the server has not yet seen the old
+		 * connection go (with multichannel, another channel of the old
+		 * session may still be up): it keeps the open connected until
+		 * then. Reopening by path meanwhile would leave the old open
+		 * behind, durable and holding our lease, blocking other opens of
+		 * the file until the server gives up on it. Ask again a few times.
+		 */
+		for (int tries = 0;; tries++) {
+			rc = do_create(c, f->path, &a, &dh, &o, NULL, NULL);
+			if (rc != -ENOENT || tries >= 10)
+				break;
+			usleep(200 * 1000);
+		}
 		if (reopen_retryable(rc))
 			return -EAGAIN;
 		if (!rc) {
