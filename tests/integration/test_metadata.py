@@ -194,7 +194,10 @@ def test_round_trips_ls_l(t):
     # FileIdBothDirectoryInformation: 104 bytes + the UTF-16 name, 8-aligned;
     # a 64 KiB response holds this many entries
     per_response = 65536 // ((104 + 2 * 6 + 7) // 8 * 8)
-    want = -(-(n + 2) // per_response) + 2  # ceil(N / per response) + 2 (with . and ..)
+    # CREATE + two QUERY_DIRECTORY in one compound, then one per further
+    # response, the last one the empty STATUS_NO_MORE_FILES; the CLOSE is not
+    # waited for: ceil(N / per response) round trips (with . and ..)
+    want = -(-(n + 2) // per_response)
     rt = _cost(mnt, lambda: _ls_l(mnt + '/lsdir'))
     assert rt <= want, 'ls -l of %d entries cost %d round trips, want %d' % (n, rt, want)
     print('ls -l of %d entries: %d round trips (target %d)' % (n, rt, want))
@@ -207,4 +210,29 @@ def test_round_trips_ls_l(t):
     os.unlink(mnt + '/lsdir/f00000')
     names = os.listdir(mnt + '/lsdir')
     assert 'new' in names and 'f00000' not in names and len(names) == n
+    t.umount(mnt)
+
+
+def test_round_trips_ls_l_small_directory(t):
+    d = os.path.join(t.share_path('rw'), 'small')
+    os.makedirs(d)
+    for i in range(20):
+        with open(os.path.join(d, 'f%d' % i), 'w') as f:
+            f.write('x' * i)
+    os.makedirs(os.path.join(d, 'sub'))
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    os.stat(mnt + '/small')
+    # the whole listing fits one response: CREATE + QUERY_DIRECTORY +
+    # QUERY_DIRECTORY (STATUS_NO_MORE_FILES) in one compound, the CLOSE sent
+    # without waiting; readdirplus gives the attributes
+    rt = _cost(mnt, lambda: _ls_l(mnt + '/small'))
+    assert rt == 1, 'ls -l of a small directory cost %d round trips' % rt
+    lines = _ls_l(mnt + '/small')
+    assert len(lines) == 20 and any(' 19 ' in l for l in lines), lines
+    # an empty directory too
+    os.makedirs(os.path.join(t.share_path('rw'), 'empty'))
+    os.stat(mnt + '/empty')
+    rt = _cost(mnt, lambda: os.listdir(mnt + '/empty'))
+    assert rt == 1, 'listing an empty directory cost %d round trips' % rt
+    # the handles were closed: the directories can go at once
     t.umount(mnt)
