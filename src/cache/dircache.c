@@ -269,7 +269,8 @@ struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
 		if (remaining)
 			*remaining = (double)dc->ttl_ns / 1e9;
 	} else if (d->expires_ns <= now) {
-		drop(dc, d);
+		if (!d->edited || d->l->n > REFETCH_MAX)
+			drop(dc, d); /* else kept for dc_absent's DC_REFETCH */
 		goto out;
 	} else if (remaining) {
 		*remaining = (double)(d->expires_ns - now) / 1e9;

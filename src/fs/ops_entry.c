@@ -72,8 +72,12 @@ void op_destroy(void *userdata)
 static int lookup_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *name, double *ttl)
 {
 	int ans = dc_absent(fs->dc, parent, name, ttl);
-	if (ans == DC_REFETCH && !dir_refetch(fs, parent))
-		ans = dc_absent(fs->dc, parent, name, ttl);
+	if (ans == DC_REFETCH) {
+		if (!dir_refetch(fs, parent))
+			ans = dc_absent(fs->dc, parent, name, ttl);
+		else
+			dc_inval(fs->dc, parent); /* not again for every name */
+	}
 	return ans == DC_ABSENT;
 }
 

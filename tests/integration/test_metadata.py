@@ -290,6 +290,13 @@ def test_round_trips_create_in_known_directory(t):
     open(os.path.join(t.share_path('rw'), 'exp', 'c'), 'w').close()
     time.sleep(1.3)
     assert os.path.exists(mnt + '/exp/c'), 'a listing outlived its expiry'
+    # an expired listing of a directory this mount works in is fetched again
+    # in place of a lookup (one round trip), and answers the next ones
+    time.sleep(1.3)
+    os.stat(mnt + '/exp')
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/exp/zz')) == 1
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/exp/yy')) == 0
+    assert os.path.exists(mnt + '/exp/c')
     t.umount(mnt)
 
 
