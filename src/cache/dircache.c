@@ -19,12 +19,17 @@
 #define BUCKETS 1024
 #define SLOTS 1024
 #define MAX_WATCHED 1024
+/* A listing at most this long fits one QUERY_DIRECTORY response (64 KiB of
+ * FileIdBothDirectoryInformation with short names): fetching it again costs
+ * one round trip, like the lookup it answers. */
+#define REFETCH_MAX 400
 
 struct dnode {
 	uint64_t dir;
 	struct dc_list *l;
 	int64_t expires_ns;
 	int watched; /* stored while a CHANGE_NOTIFY was outstanding on dir */
+	int edited;  /* this mount changes entries of dir (made or edited it) */
 	struct dnode *hnext;
 	struct dnode *prev, *next; /* LRU: head is the most recent */
 };
@@ -198,7 +203,8 @@ struct dc_ticket dc_begin_fetch(struct dircache *dc)
 	return t;
 }
 
-int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l)
+static int store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l,
+		 int edited)
 {
 	unsigned s = mix(dir) % SLOTS;
 	struct dnode *d;
@@ -210,8 +216,10 @@ int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struc
 	if (dc->slot_gen[s] > t->gen || dc->slot_busy[s])
 		goto out; /* changed since the fetch began, or changing now */
 	d = find(dc, dir);
-	if (d)
+	if (d) {
+		edited |= d->edited;
 		drop(dc, d);
+	}
 	while (dc->tail && (dc->ndirs >= dc->max_dirs || dc->nents + l->n > dc->max_entries))
 		drop(dc, dc->tail);
 	d = calloc(1, sizeof(*d));
@@ -222,6 +230,7 @@ int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struc
 	d->l = dc_list_get(l);
 	d->expires_ns = mono_ns() + dc->ttl_ns;
 	d->watched = is_watched(dc, dir);
+	d->edited = edited;
 	d->hnext = dc->bucket[mix(dir) % BUCKETS];
 	dc->bucket[mix(dir) % BUCKETS] = d;
 	lru_front(dc, d);
@@ -231,6 +240,16 @@ int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struc
 out:
 	pthread_mutex_unlock(&dc->lock);
 	return kept;
+}
+
+int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l)
+{
+	return store(dc, dir, t, l, 0);
+}
+
+int dc_store_new(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l)
+{
+	return store(dc, dir, t, l, 1);
 }
 
 struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
@@ -250,7 +269,8 @@ struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
 		if (remaining)
 			*remaining = (double)dc->ttl_ns / 1e9;
 	} else if (d->expires_ns <= now) {
-		drop(dc, d);
+		if (!d->edited || d->l->n > REFETCH_MAX)
+			drop(dc, d); /* else kept for dc_absent's DC_REFETCH */
 		goto out;
 	} else if (remaining) {
 		*remaining = (double)(d->expires_ns - now) / 1e9;
@@ -272,13 +292,234 @@ static void changed(struct dircache *dc, uint64_t dir)
 	dc->slot_gen[mix(dir) % SLOTS] = ++dc->gen;
 }
 
-void dc_begin_change(struct dircache *dc, uint64_t dir)
+/*
+ * Directories whose change's outcome this thread noted since its
+ * dc_begin_change (a rename notes two). A change runs on one FUSE worker
+ * thread from begin to end.
+ */
+#define MAX_NOTED 4
+static __thread uint64_t noted[MAX_NOTED];
+static __thread unsigned nnoted;
+
+/* Once per change (a rename within one directory notes it twice: two ends). */
+static void note(uint64_t dir)
+{
+	if (nnoted < MAX_NOTED)
+		noted[nnoted++] = dir;
+}
+
+/* Was dir noted? Forgets it. */
+static int take_note(uint64_t dir)
+{
+	for (unsigned i = 0; i < nnoted; i++) {
+		if (noted[i] == dir) {
+			noted[i] = noted[--nnoted];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+static int ascii_fold(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int same_folded(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (ascii_fold((unsigned char)*a) != ascii_fold((unsigned char)*b))
+			return 0;
+	return *a == *b;
+}
+
+/*
+ * The listing of d, ready to be edited: d's own when only the cache holds
+ * it, else a private copy put in its place (open directory handles keep
+ * theirs). NULL when out of memory. Lock held.
+ */
+static struct dc_list *editable(struct dnode *d)
+{
+	struct dc_list *l = d->l, *c;
+	if (__atomic_load_n(&l->refs, __ATOMIC_ACQUIRE) == 1)
+		return l;
+	c = dc_list_new();
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		if (dc_list_add(l->ents[i].name, &l->ents[i].st, c)) {
+			dc_list_put(c);
+			return NULL;
+		}
+	}
+	c->epoch = l->epoch;
+	c->dot_stale = l->dot_stale;
+	dc_list_put(l);
+	d->l = c;
+	return c;
+}
+
+/*
+ * Where name is in l: its index, -1 when no entry can be name, -2 when one
+ * might be but is not exactly (another case of it, or a name we cannot
+ * compare). Lock held.
+ */
+static long where(const struct dc_list *l, const char *name)
+{
+	int ascii = is_ascii(name);
+	long at = -1;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *e = l->ents[i].name;
+		if (!strcmp(e, name))
+			at = (long)i;
+		else if (!ascii || same_folded(e, name))
+			return -2;
+	}
+	return at;
+}
+
+/* Apply "name exists with st" to dir's listing, or drop it. Lock held. */
+static void edit_add(struct dircache *dc, uint64_t dir, const char *name,
+		     const struct smb_stat *st)
+{
+	struct dnode *d = find(dc, dir);
+	struct dc_list *l;
+	long at;
+
+	if (!d)
+		return;
+	at = where(d->l, name);
+	if (at == -2 || (at == -1 && dc->nents + 1 > dc->max_entries) || !(l = editable(d))) {
+		drop(dc, d);
+		return;
+	}
+	if (at >= 0) {
+		l->ents[at].st = *st;
+	} else {
+		if (dc_list_add(name, st, l)) {
+			drop(dc, d);
+			return;
+		}
+		dc->nents++;
+	}
+	l->dot_stale = 1;
+	d->edited = 1;
+}
+
+/* Apply "name is gone" to dir's listing (its entry into *st if asked), or drop it. Lock held. */
+static int edit_del(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st)
+{
+	struct dnode *d = find(dc, dir);
+	struct dc_list *l;
+	long at;
+
+	if (!d)
+		return -1;
+	at = where(d->l, name);
+	if (at < 0 || !(l = editable(d))) {
+		drop(dc, d); /* not there (or not exactly): the listing was not current */
+		return -1;
+	}
+	if (st)
+		*st = l->ents[at].st;
+	free(l->ents[at].name);
+	memmove(&l->ents[at], &l->ents[at + 1], (l->n - (size_t)at - 1) * sizeof(l->ents[0]));
+	l->n--;
+	dc->nents--;
+	l->dot_stale = 1;
+	d->edited = 1;
+	return 0;
+}
+
+void dc_note_add(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st)
 {
 	if (!dc)
 		return;
 	pthread_mutex_lock(&dc->lock);
-	dc->slot_busy[mix(dir) % SLOTS]++;
-	changed(dc, dir);
+	edit_add(dc, dir, name, st);
+	note(dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_note_del(struct dircache *dc, uint64_t dir, const char *name)
+{
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	(void)edit_del(dc, dir, name, NULL);
+	note(dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_note_rename(struct dircache *dc, uint64_t dir, const char *name, uint64_t ndir,
+		    const char *nname)
+{
+	struct smb_stat st;
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	if (edit_del(dc, dir, name, &st) == 0) {
+		edit_add(dc, ndir, nname, &st);
+	} else {
+		/* its attributes are unknown: the new directory's listing goes */
+		struct dnode *d = find(dc, ndir);
+		if (d)
+			drop(dc, d);
+	}
+	note(dir);
+	note(ndir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+int dc_absent(struct dircache *dc, uint64_t dir, const char *name, double *remaining)
+{
+	struct dnode *d;
+	int64_t now;
+	int ans = DC_UNKNOWN;
+
+	if (!dc || !is_ascii(name))
+		return DC_UNKNOWN;
+	now = mono_ns();
+	pthread_mutex_lock(&dc->lock);
+	d = find(dc, dir);
+	if (!d || dc->slot_busy[mix(dir) % SLOTS])
+		goto out;
+	if (d->watched && is_watched(dc, dir)) {
+		if (remaining)
+			*remaining = (double)dc->ttl_ns / 1e9;
+	} else if (d->expires_ns <= now) {
+		if (d->edited && d->l->n <= REFETCH_MAX)
+			ans = DC_REFETCH; /* kept for its mark; the fetch replaces it */
+		else
+			drop(dc, d);
+		goto out;
+	} else if (remaining) {
+		*remaining = (double)(d->expires_ns - now) / 1e9;
+	}
+	if (d->edited && where(d->l, name) == -1)
+		ans = DC_ABSENT;
+out:
+	pthread_mutex_unlock(&dc->lock);
+	return ans;
+}
+
+void dc_begin_change(struct dircache *dc, uint64_t dir)
+{
+	unsigned s = mix(dir) % SLOTS;
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	dc->slot_busy[s]++;
+	dc->slot_gen[s] = ++dc->gen; /* fetches in flight predate the change */
+	(void)take_note(dir); /* a note left by a change that never ended */
 	pthread_mutex_unlock(&dc->lock);
 }
 
@@ -290,7 +531,10 @@ void dc_end_change(struct dircache *dc, uint64_t dir)
 	pthread_mutex_lock(&dc->lock);
 	if (dc->slot_busy[s])
 		dc->slot_busy[s]--;
-	changed(dc, dir);
+	if (take_note(dir)) /* the listing follows the change already */
+		dc->slot_gen[s] = ++dc->gen;
+	else
+		changed(dc, dir);
 	pthread_mutex_unlock(&dc->lock);
 }
 

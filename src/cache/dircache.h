@@ -8,13 +8,29 @@
  * trip.
  *
  * Coherence with local changes. A change this mount makes to a directory
- * (create, unlink, rename, mkdir, rmdir, link, symlink) is bracketed by
- * dc_begin_change/dc_end_change on it: while a change is in progress the
- * directory is neither served nor stored, and dc_end_change drops its
- * listing and bumps the directory's write counter. A listing is fetched
- * under a ticket (dc_begin_fetch) taken before the first request, and
- * dc_store refuses it when the directory changed since the ticket: a listing
- * fetched before a local change never replaces the newer state.
+ * (create, unlink, rename, mkdir, rmdir, link, symlink, mknod) is bracketed
+ * by dc_begin_change/dc_end_change on it: while a change is in progress the
+ * directory is neither served nor stored, and dc_end_change bumps the
+ * directory's write counter. A listing is fetched under a ticket
+ * (dc_begin_fetch) taken before the first request, and dc_store refuses it
+ * when the directory changed since the ticket: a listing fetched before a
+ * local change never replaces the newer state.
+ *
+ * A kept listing follows this mount's own changes: once the server has done
+ * one, the change's thread tells what it did (dc_note_add, dc_note_del,
+ * dc_note_rename, between begin and end, on the thread that called
+ * dc_begin_change) and the kept listing is edited to match; dc_end_change of
+ * a change that noted nothing (it failed, or its outcome is unknown) drops
+ * the listing as before. An edit that cannot be made exactly (a name that
+ * could match another one case-insensitively, a name not in the listing)
+ * drops it too. So a kept listing is always the server's state at fetch
+ * time plus every local change since, never older than a change; other
+ * clients' changes are noticed as before (expiry, CHANGE_NOTIFY).
+ *
+ * Negative lookups: dc_absent tells that a name is not in a kept, fresh
+ * listing of a directory this mount changes (no round trip needed for
+ * ENOENT). Only there: a name another client just created elsewhere is
+ * still looked up on the server, as before listings answered lookups.
  *
  * Attributes in a kept listing age. The kernel's own attributes of an inode
  * it knows are the authority for local writes, so the FUSE layer gives a
@@ -40,12 +56,17 @@ struct dc_ent {
 	struct smb_stat st;
 };
 
-/* A listing: immutable once stored; shared by the cache and open directory handles. */
+/*
+ * A listing: immutable once shared (stored and referenced by an open
+ * directory handle); the cache edits one only while it holds the only
+ * reference, and copies it otherwise.
+ */
 struct dc_list {
 	size_t n, cap;
 	struct dc_ent *ents;
 	uint64_t epoch; /* forget epoch when fetched */
 	int refs;       /* atomic */
+	int dot_stale;  /* edited after a local change: "."'s times are older than it */
 };
 
 /* An empty listing with one reference. NULL when out of memory. */
@@ -80,9 +101,45 @@ int dc_store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struc
  */
 struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining);
 
-/* A local change to dir's entries starts / has reached the server. */
+/*
+ * Keep l as the listing of a directory this mount has just created (mkdir):
+ * dc_store, and the directory counts as one this mount changes (see
+ * dc_absent). t must be taken before the mkdir was sent.
+ */
+int dc_store_new(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, struct dc_list *l);
+
+/*
+ * A local change to dir's entries starts / has reached the server. Calls
+ * pair up on one thread; dc_end_change drops dir's listing unless this
+ * thread noted the change's outcome in dir since dc_begin_change.
+ */
 void dc_begin_change(struct dircache *dc, uint64_t dir);
 void dc_end_change(struct dircache *dc, uint64_t dir);
+/*
+ * Inside a change to dir, once the server did it: name now exists with st
+ * (a create, mkdir, symlink, link: replaces an entry of that name), or no
+ * longer exists (unlink, rmdir). The kept listing is edited, or dropped when
+ * the edit cannot be exact.
+ */
+void dc_note_add(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st);
+void dc_note_del(struct dircache *dc, uint64_t dir, const char *name);
+/* Inside changes to both directories: name moved from dir to ndir/nname (replacing it). */
+void dc_note_rename(struct dircache *dc, uint64_t dir, const char *name, uint64_t ndir,
+		    const char *nname);
+
+enum { DC_UNKNOWN = 0, DC_ABSENT = 1, DC_REFETCH = 2 };
+/*
+ * Is name known absent from dir? DC_ABSENT: dir's kept listing is fresh,
+ * this mount changes entries of dir (made it, or edited the listing after a
+ * change: a program creating files there asks about each new name first),
+ * no change is in progress, and no entry can be name (compared ignoring
+ * ASCII case, as a case-insensitive server would; a name with other
+ * characters is never answered); *remaining (if not NULL) gets the seconds
+ * the answer stays valid. DC_REFETCH: the listing expired, but it is small
+ * and this mount changes that directory: fetching it again costs the round
+ * trip a lookup would, and answers the next lookups. DC_UNKNOWN otherwise.
+ */
+int dc_absent(struct dircache *dc, uint64_t dir, const char *name, double *remaining);
 /* Is a local change to dir in progress (between begin and end)? */
 int dc_changing(struct dircache *dc, uint64_t dir);
 /*

@@ -215,6 +215,24 @@ int wb_flush(struct wb_file *w)
 	return rc;
 }
 
+int wb_flush_last(struct wb_file *w, wb_last_fn fn, void *arg, int *sent)
+{
+	int rc;
+
+	*sent = 0;
+	pthread_mutex_lock(&w->lock);
+	if (w->inflight || !w->pend_len || w->error || w->pend_len + 4096 > w->wsize) {
+		/* other WRITEs to wait for anyway, or room for nothing beside it */
+		pthread_mutex_unlock(&w->lock);
+		return wb_flush(w);
+	}
+	rc = fn(arg, w->pend_off, w->pend, w->pend_len);
+	w->pend_len = 0; /* sent, or its error returned now: not again */
+	*sent = 1;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
 int wb_idle(struct wb_file *w)
 {
 	int idle;

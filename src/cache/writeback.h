@@ -37,6 +37,19 @@ ssize_t wb_write(struct wb_file *w, uint64_t off, const void *buf, size_t len);
  */
 int wb_flush(struct wb_file *w);
 
+/*
+ * Sends the last buffered bytes of a file together with what must follow
+ * them (one compound): 0 or -errno, like a WRITE that was waited for.
+ */
+typedef int (*wb_last_fn)(void *arg, uint64_t off, const void *data, size_t len);
+/*
+ * wb_flush, except that when the buffered bytes are all that is left (no
+ * WRITE in flight) fn sends them, and its result is returned; *sent tells
+ * whether fn ran (when it did not, follow up yourself). fn runs with the
+ * file's writes held off.
+ */
+int wb_flush_last(struct wb_file *w, wb_last_fn fn, void *arg, int *sent);
+
 /* True when nothing is buffered or in flight. */
 int wb_idle(struct wb_file *w);
 

@@ -3,8 +3,8 @@
  *
  * Round trips: stat is one compound (CREATE + QUERY_INFO + CLOSE); so are
  * mkdir, delete, rename, set-info-by-path and statfs. A directory listing is
- * CREATE+QUERY_DIRECTORY in one compound, then as many QUERY_DIRECTORY as it
- * needs, then CLOSE.
+ * CREATE+QUERY_DIRECTORY+QUERY_DIRECTORY in one compound, then as many
+ * QUERY_DIRECTORY as it needs; its CLOSE is sent without waiting.
  *
  * Reconnects: every request goes out through smbc_call_chain(), which sends it on
  * a snapshot of the current connection, and when that connection fails,
@@ -1244,7 +1244,47 @@ static int dir_batch(struct smb_req *req, smbc_dirent_fn fn, void *arg, int *nen
 	return 0;
 }
 
-/* One pass over the directory; -EAGAIN when the connection changed under it. */
+static void close_done(struct smb_req *req, void *arg)
+{
+	(void)arg;
+	req_put(req);
+}
+
+/*
+ * CLOSE a directory handle of generation gen without waiting for it: the
+ * listing is complete, so nobody needs the answer (a CLOSE cannot fail in a
+ * way the caller could act on). It goes out on the same connection as every
+ * metadata request after it, so the server sees it first. Not counted as a
+ * round trip: it is off the critical path. A handle of a connection that
+ * died went with it.
+ */
+static void close_async(struct smb_client *c, const struct smb2_file_id *fid, uint64_t gen)
+{
+	struct smbc_chan ch;
+	struct smb_req *cl;
+
+	if (smbc_chan_get(c, &ch))
+		return;
+	if (ch.gen == gen && (cl = smbc_close_req(c, fid, 0))) {
+		cl->session_id = ch.session_id;
+		cl->tree_id = ch.tree_id;
+		cl->done = close_done;
+		if (conn_submit(ch.conn, cl))
+			req_put(cl);
+	}
+	smbc_chan_put(&ch);
+}
+
+/*
+ * One pass over the directory; -EAGAIN when the connection changed under it.
+ *
+ * CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY go as one related compound: a
+ * directory whose listing fits one response gets its entries and the
+ * STATUS_NO_MORE_FILES that ends them in a single round trip (the CLOSE is
+ * sent without waiting). A larger one goes on with a QUERY_DIRECTORY per
+ * response. A failed CREATE fails the related requests after it with its
+ * status (MS-SMB2 3.3.5.2.7.2), so the CREATE's status is the one to report.
+ */
 static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
 {
 	struct smbc_open_args a = {
@@ -1254,20 +1294,24 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	};
 	struct create_resp cresp;
 	struct smb2_file_id fid;
-	struct smb_req *head, *cr, *qd;
+	struct smb_req *head, *cr, *qd, *qd2;
 	uint64_t gen;
 	int rc, brc, nent = 0;
 	long total = 0;
 
 	cr = smbc_create_req(c, path, &a);
 	qd = query_dir_build(c, &smbc_related_fid, 0);
-	if (!cr || !qd) {
+	qd2 = query_dir_build(c, &smbc_related_fid, 0);
+	if (!cr || !qd || !qd2) {
 		req_put(cr);
 		req_put(qd);
+		req_put(qd2);
 		return -ENOMEM;
 	}
 	qd->flags = SMB2_FLAGS_RELATED_OPERATIONS;
+	qd2->flags = SMB2_FLAGS_RELATED_OPERATIONS;
 	cr->chain_next = qd;
+	qd->chain_next = qd2;
 	head = cr;
 	rc = smbc_call_chain_gen(c, &head, &gen);
 	if (rc) {
@@ -1284,9 +1328,20 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		return -EIO;
 	}
 	fid = cresp.file_id;
-	brc = dir_batch(head->chain_next, fn, arg, &nent);
-	smbc_put_chain(head);
+	qd = head->chain_next;
+	qd2 = qd ? qd->chain_next : NULL;
+	brc = qd ? dir_batch(qd, fn, arg, &nent) : -EIO;
 	total = nent;
+	if (brc == 0) { /* the first response was full: the second goes on from there */
+		nent = 0;
+		brc = qd2 ? dir_batch(qd2, fn, arg, &nent) : -EIO;
+		if (brc == 0 && nent == 0) {
+			LOG_WARN("server answered a directory query with success and no entries");
+			brc = -EIO;
+		}
+		total += nent;
+	}
+	smbc_put_chain(head);
 	while (brc == 0) {
 		nent = 0;
 		qd = query_dir_build(c, &fid, 0);
@@ -1315,13 +1370,9 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 			brc = -EAGAIN;
 		req_put(qd);
 	}
-	if (smbc_gen(c) == gen) {
-		struct smb_req *cl = smbc_close_req(c, &fid, 0);
-		if (cl) {
-			(void)smbc_call_chain(c, &cl);
-			req_put(cl);
-		}
-	}
+	close_async(c, &fid, gen);
+	if (brc < 0 && smbc_gen(c) != gen)
+		brc = -EAGAIN;
 	if (brc < 0)
 		return brc;
 	return brc == 1 ? 0 : brc;
@@ -1367,6 +1418,74 @@ int smbc_statfs(struct smb_client *c, struct smb_statfs *out)
 	out->max_name_len = 255;
 out:
 	req_put(q);
+	return rc;
+}
+
+/*
+ * WRITE + SET_INFO as one related compound: the SET_INFO names the WRITE's
+ * handle through the related FileId and runs after it (MS-SMB2 3.3.5.2.7.2),
+ * so the times it sets are not stamped over by the write.
+ */
+int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
+			const void *data, size_t len, uint8_t cls, const uint8_t *buf,
+			uint32_t blen)
+{
+	struct write_req wr;
+	struct write_resp resp;
+	struct smb_req *req, *si, *head;
+	struct wbuf w;
+	int rc;
+
+	if (len > UINT32_MAX || len == 0)
+		return -EINVAL;
+	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN);
+	si = smbc_set_info_req(c, &smbc_related_fid, cls, buf, blen);
+	if (!req || !si) {
+		req_put(req);
+		req_put(si);
+		return -ENOMEM;
+	}
+	memset(&wr, 0, sizeof(wr));
+	wr.length = (uint32_t)len;
+	wr.offset = off;
+	wr.file_id = smbc_related_fid;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (write_req_encode_hdr(&w, &wr)) {
+		req_put(req);
+		req_put(si);
+		return -EIO;
+	}
+	req_set_body_len(req, w.off);
+	req->xdata = data; /* the caller's buffer outlives this synchronous call */
+	req->xlen = len;
+	smbc_set_fid_src(req, f, FID_OFF_WRITE);
+	req->credit_charge = smbc_credits_for(c, len);
+	si->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+	req->chain_next = si;
+	head = req;
+	rc = smbc_call_chain(c, &head);
+	if (rc)
+		goto out;
+	if (head->status != STATUS_SUCCESS) {
+		rc = smbc_status_rc(head);
+		goto out;
+	}
+	if (write_resp_decode(head->resp, head->resp_len, &resp) || resp.count > len) {
+		LOG_WARN("malformed WRITE response from server");
+		rc = -EIO;
+		goto out;
+	}
+	if (resp.count < len) {
+		rc = -EIO; /* a short write: the caller was told it all went */
+		goto out;
+	}
+	si = head->chain_next;
+	if (!si)
+		rc = -EIO;
+	else if (si->status != STATUS_SUCCESS)
+		rc = smbc_status_rc(si);
+out:
+	smbc_put_chain(head);
 	return rc;
 }
 

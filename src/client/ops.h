@@ -112,6 +112,13 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 /* SET_INFO of a file information class, by path (one compound) or by open handle. */
 int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, uint8_t cls,
 		       const uint8_t *buf, uint32_t len);
+/*
+ * WRITE len bytes at off then SET_INFO(cls, buf) on f, as one compound (one
+ * round trip). 0 when both succeeded (the whole write), else -errno.
+ */
+int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
+			const void *data, size_t len, uint8_t cls, const uint8_t *buf,
+			uint32_t blen);
 int smbc_set_info_fid(struct smb_client *c, struct smbc_file *f, uint8_t cls,
 		      const uint8_t *buf, uint32_t len);
 

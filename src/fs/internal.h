@@ -98,6 +98,8 @@ int pend_setattr(struct smbfs *fs, fuse_ino_t ino, const struct stat *attr, int 
 		 struct smb_stat *out);
 /* Tell the server fh's pending times/attributes (one SET_INFO), if any. */
 int pend_flush(struct smbfs *fs, struct smbfs_file *fh);
+/* close(): fh's buffered data and pending attributes, in one round trip when small. */
+int pend_flush_data(struct smbfs *fs, struct smbfs_file *fh);
 
 /* --- the operations (ops_entry.c, ops_dir.c, ops_file.c) --- */
 void op_init(void *userdata, struct fuse_conn_info *conn);
@@ -150,11 +152,16 @@ static inline uint64_t file_sid(const struct smbfs *fs, const struct smb_stat *s
 int ext_stat(struct smbfs *fs, fuse_ino_t ino, const char *path, struct smb_stat *st);
 /* unlink/rename that keep an open file working for those who have it open. */
 int ext_unlink(struct smbfs *fs, fuse_ino_t parent, const char *name, const char *path);
+/* Is ino open through this mount (an unlink hides it under another name)? */
+int ino_is_open(struct smbfs *fs, fuse_ino_t ino);
+/* Fetch ino's listing again and keep it in the directory cache (ops_dir.c). */
+int dir_refetch(struct smbfs *fs, fuse_ino_t ino);
 int ext_rename(struct smbfs *fs, fuse_ino_t newparent, const char *newname, const char *from,
 	       const char *to, int replace);
 /* ops_wrap.c: create, symlink, link fenced for the directory cache. */
 void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		  struct fuse_file_info *fi);
+void op_mknod_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void op_symlink_dc(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
 void op_link_dc(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 /* ops_stats.c: user.smbfuse.* debug counters on the root, else op_getxattr. */

@@ -91,7 +91,7 @@ GUARDED(flush, op_flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 GUARDED(fsync, op_fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
 GUARDED(create, op_create_dc, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi), (req, parent, name, mode, fi))
 GUARDED(symlink, op_symlink_dc, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name), (req, link, parent, name))
-GUARDED(mknod, op_mknod, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+GUARDED(mknod, op_mknod_dc, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
 GUARDED(readlink, op_readlink, (fuse_req_t req, fuse_ino_t ino), (req, ino))
 GUARDED(link, op_link_dc, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname), (req, ino, newparent, newname))
 GUARDED(getxattr, op_getxattr_stats, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))

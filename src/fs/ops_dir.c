@@ -84,6 +84,33 @@ static int dir_fetch(struct smbfs *fs, fuse_ino_t ino, struct dir_handle *d)
 	return rc;
 }
 
+int dir_refetch(struct smbfs *fs, fuse_ino_t ino)
+{
+	struct dir_handle d = {0};
+	int rc = dir_fetch(fs, ino, &d);
+	dc_list_put(d.l);
+	return rc;
+}
+
+/*
+ * A directory this mount just made: its listing is "." and "..", kept so
+ * that lookups in it need no round trip. t was taken before the mkdir.
+ */
+static void keep_new_dir(struct smbfs *fs, fuse_ino_t parent, const char *name,
+			 const struct smb_stat *st, const struct dc_ticket *t)
+{
+	fuse_ino_t ino = itab_find(fs->itab, parent, name);
+	struct smb_stat up = *st;
+	struct dc_list *l;
+
+	if (!ino || !(l = dc_list_new()))
+		return;
+	up.ino = 0; /* the parent's own id is not at hand */
+	if (!dc_list_add(".", st, l) && !dc_list_add("..", &up, l))
+		dc_store_new(fs->dc, ino, t, l);
+	dc_list_put(l);
+}
+
 void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -209,6 +236,7 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct smbfs *fs = fs_of(req);
 	struct smb_stat st;
+	struct dc_ticket t;
 	char path[PATH_CAP];
 	int rc;
 
@@ -222,13 +250,16 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		return;
 	}
 	dc_begin_change(fs->dc, parent);
+	t = dc_begin_fetch(fs->dc);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc)
 		rc = smbc_mkdir(fs->client, path, &st);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
+	} else {
 		reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+		keep_new_dir(fs, parent, name, &st, &t);
+	}
 	dc_end_change(fs->dc, parent);
 }
 
@@ -236,13 +267,17 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 {
 	struct smbfs *fs = fs_of(req);
 	char path[PATH_CAP];
-	int rc;
+	fuse_ino_t victim;
+	int rc, hides;
 
 	if (fs->p.readonly) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	dc_begin_change(fs->dc, parent);
+	/* an open file is renamed to a hidden name first: a name the listing lacks */
+	victim = itab_find(fs->itab, parent, name);
+	hides = !is_dir && victim && ino_is_open(fs, victim);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc && is_dir) /* our watch handle would leave the directory delete-pending */
 		watch_drop(fs, itab_find(fs->itab, parent, name), path);
@@ -259,6 +294,8 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int i
 		}
 		itab_unlink(fs->itab, parent, name); /* before a release may park it by name */
 		neg_add(fs->neg, parent, name);
+		if (!hides)
+			dc_note_del(fs->dc, parent, name);
 	}
 	defer_ns_end(fs);
 	fuse_reply_err(req, rc ? -rc : 0);
@@ -280,6 +317,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 {
 	struct smbfs *fs = fs_of(req);
 	char from[PATH_CAP], to[PATH_CAP];
+	fuse_ino_t victim;
 	int rc;
 
 	if (fs->p.readonly) {
@@ -296,6 +334,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 	}
 	dc_begin_change(fs->dc, parent);
 	dc_begin_change(fs->dc, newparent);
+	/* a file replaced may be moved to a hidden name first (ext_rename) */
+	victim = itab_find(fs->itab, newparent, newname);
 	rc = ino_path(fs, parent, name, from, sizeof(from));
 	if (!rc)
 		rc = ino_path(fs, newparent, newname, to, sizeof(to));
@@ -309,6 +349,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		if (!rc) {
 			/* not neg_add(old name): a case-only rename keeps it valid on the server */
 			neg_del(fs->neg, newparent, newname);
+			if (!victim)
+				dc_note_rename(fs->dc, parent, name, newparent, newname);
 			rc = itab_rename(fs->itab, parent, name, newparent, newname);
 		}
 		if (!rc) {

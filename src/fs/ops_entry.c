@@ -62,12 +62,32 @@ void op_destroy(void *userdata)
 
 /* ------------------------------------------------------------------ entries */
 
+/*
+ * Is name missing from parent's listing, kept current (src/cache/dircache.h)?
+ * A small listing of a directory this mount changes that just expired is
+ * fetched again instead of asking about the one name: the same round trip,
+ * and the next lookups there are answered too. *ttl gets how long the
+ * answer holds.
+ */
+static int lookup_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *name, double *ttl)
+{
+	int ans = dc_absent(fs->dc, parent, name, ttl);
+	if (ans == DC_REFETCH) {
+		if (!dir_refetch(fs, parent))
+			ans = dc_absent(fs->dc, parent, name, ttl);
+		else
+			dc_inval(fs->dc, parent); /* not again for every name */
+	}
+	return ans == DC_ABSENT;
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct smbfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct smb_stat st;
 	char path[PATH_CAP];
+	double neg_ttl = fs->p.attr_timeout;
 	fuse_ino_t ino;
 	int rc;
 
@@ -79,6 +99,8 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (neg_hit(fs->neg, parent, name)) {
 		rc = -ENOENT; /* known missing: no round trip */
+	} else if (lookup_in_listing(fs, parent, name, &neg_ttl)) {
+		rc = -ENOENT; /* not in the directory's current listing: no round trip */
 	} else {
 		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		/*
@@ -100,10 +122,11 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			neg_add_since(fs->neg, parent, name, gen);
 	}
 	if (rc) {
-		if (rc == -ENOENT && fs->p.attr_timeout > 0) {
-			/* negative entry, cached by the kernel for the attribute time */
+		if (rc == -ENOENT && fs->p.attr_timeout > 0 && neg_ttl > 0) {
+			/* negative entry, cached by the kernel for the attribute time
+			 * (no longer than the listing that answered stays valid) */
 			memset(&e, 0, sizeof(e));
-			e.entry_timeout = fs->p.attr_timeout;
+			e.entry_timeout = fs->p.attr_timeout < neg_ttl ? fs->p.attr_timeout : neg_ttl;
 			fuse_reply_entry(req, &e);
 			return;
 		}
@@ -151,7 +174,8 @@ static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
 
 	if (!l)
 		return 0;
-	for (size_t i = 0; i < l->n && i < 2; i++) {
+	/* edited after a local change: the server moved "."'s times since */
+	for (size_t i = 0; i < l->n && i < 2 && !l->dot_stale; i++) {
 		const struct smb_stat *st = &l->ents[i].st;
 		if (strcmp(l->ents[i].name, ".") != 0 || !(st->attrs & FILE_ATTRIBUTE_DIRECTORY))
 			continue;

@@ -242,7 +242,7 @@ void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 /* ------------------------------------------------------------------ unlink of open files */
 
-static int ino_is_open(struct smbfs *fs, fuse_ino_t ino)
+int ino_is_open(struct smbfs *fs, fuse_ino_t ino)
 {
 	int open = 0;
 	pthread_mutex_lock(&fs->files_lock);

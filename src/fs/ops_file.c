@@ -352,17 +352,14 @@ void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* close(): everything written must be on the server, or the error reported. */
 	struct smbfs *fs = fs_of(req);
 	struct smbfs_file *fh = (struct smbfs_file *)(uintptr_t)fi->fh;
-	int rc = 0, rc2;
+	int rc = 0;
 	if (fh->wb) {
 		/*
 		 * Times and modes set while writing go now too, so whoever looks
 		 * after close() sees them; after the data (Samba stamps a WRITE
-		 * that arrives after the SET_INFO).
+		 * that arrives after the SET_INFO), in the same compound when small.
 		 */
-		rc = wb_flush(fh->wb);
-		rc2 = pend_flush(fs, fh);
-		if (!rc)
-			rc = rc2;
+		rc = pend_flush_data(fs, fh);
 	}
 	ext_flush_locks(fs, ino, fi->lock_owner); /* and the caller's POSIX locks go */
 	fuse_reply_err(req, rc ? -rc : 0);
@@ -390,6 +387,7 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 	int rc = ino ? 0 : -ENOMEM;
 
 	neg_del(fs->neg, parent, name); /* it exists now */
+	dc_note_add(fs->dc, parent, name, st); /* the parent's kept listing follows */
 
 	if (fh) {
 		fh->ino = ino;

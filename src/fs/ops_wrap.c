@@ -20,6 +20,14 @@ void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	dc_end_change(fs->dc, parent);
 }
 
+void op_mknod_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct smbfs *fs = fs_of(req);
+	dc_begin_change(fs->dc, parent);
+	op_mknod(req, parent, name, mode, rdev);
+	dc_end_change(fs->dc, parent);
+}
+
 void op_symlink_dc(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct smbfs *fs = fs_of(req);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cache/writeback.h"
 #include "log.h"
 #include "wire/fscc.h"
 #include "wire/smb2.h"
@@ -134,13 +135,12 @@ int pend_setattr(struct smbfs *fs, fuse_ino_t ino, const struct stat *attr, int 
 	return f != NULL;
 }
 
-int pend_flush(struct smbfs *fs, struct smbfs_file *fh)
+/* The SET_INFO(FileBasicInformation) of fh's pending times and attributes; 0 when none. */
+static size_t pend_take(struct smbfs *fs, struct smbfs_file *fh, uint8_t *buf, size_t cap)
 {
 	struct fscc_basic_info bi;
-	uint8_t buf[64];
 	struct wbuf w;
 	unsigned pend;
-	int rc;
 
 	memset(&bi, 0, sizeof(bi)); /* zero: leave unchanged */
 	pthread_mutex_lock(&fs->files_lock);
@@ -155,10 +155,65 @@ int pend_flush(struct smbfs *fs, struct smbfs_file *fh)
 	pthread_mutex_unlock(&fs->files_lock);
 	if (!pend)
 		return 0;
-	w = wbuf_init(buf, sizeof(buf));
+	w = wbuf_init(buf, cap);
 	if (fscc_basic_encode(&w, &bi))
-		return -EIO;
-	rc = smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf, (uint32_t)w.off);
+		return 0; /* cannot happen: 40 bytes */
+	return w.off;
+}
+
+struct last_ctx {
+	struct smbfs *fs;
+	struct smbfs_file *fh;
+	const uint8_t *info;
+	size_t len;
+};
+
+static int send_last(void *arg, uint64_t off, const void *data, size_t len)
+{
+	struct last_ctx *lc = arg;
+	return smbc_write_set_info(lc->fs->client, lc->fh->file, off, data, len,
+				   FileBasicInformation, lc->info, (uint32_t)lc->len);
+}
+
+/*
+ * close(): the buffered data, then the pending times. A small file written
+ * in one go (tar x, cp -p) sends its last WRITE and the SET_INFO as one
+ * compound: one round trip where it took two.
+ */
+int pend_flush_data(struct smbfs *fs, struct smbfs_file *fh)
+{
+	uint8_t buf[64];
+	struct last_ctx lc = {fs, fh, buf, 0};
+	int rc, rc2, sent;
+
+	lc.len = pend_take(fs, fh, buf, sizeof(buf));
+	if (!lc.len) {
+		rc = wb_flush(fh->wb);
+		return rc ? rc : pend_flush(fs, fh); /* times set meanwhile */
+	}
+	rc = wb_flush_last(fh->wb, send_last, &lc, &sent);
+	if (sent) {
+		if (rc)
+			LOG_WARN("writing a file and its times at close failed: %s", strerror(-rc));
+		rc2 = pend_flush(fs, fh); /* set while the compound was out */
+		return rc ? rc : rc2;
+	}
+	rc2 = smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf, (uint32_t)lc.len);
+	if (rc2)
+		LOG_WARN("setting the times/attributes of a file at close failed: %s", strerror(-rc2));
+	return rc ? rc : rc2;
+}
+
+int pend_flush(struct smbfs *fs, struct smbfs_file *fh)
+{
+	uint8_t buf[64];
+	size_t len;
+	int rc;
+
+	len = pend_take(fs, fh, buf, sizeof(buf));
+	if (!len)
+		return 0;
+	rc = smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf, (uint32_t)len);
 	if (rc)
 		LOG_WARN("setting the times/attributes of a file at close failed: %s", strerror(-rc));
 	return rc;

@@ -13,6 +13,7 @@ test_notify.py counts with watches on.
 import errno
 import os
 import subprocess
+import time
 
 from countproxy import CountProxy
 
@@ -194,7 +195,10 @@ def test_round_trips_ls_l(t):
     # FileIdBothDirectoryInformation: 104 bytes + the UTF-16 name, 8-aligned;
     # a 64 KiB response holds this many entries
     per_response = 65536 // ((104 + 2 * 6 + 7) // 8 * 8)
-    want = -(-(n + 2) // per_response) + 2  # ceil(N / per response) + 2 (with . and ..)
+    # CREATE + two QUERY_DIRECTORY in one compound, then one per further
+    # response, the last one the empty STATUS_NO_MORE_FILES; the CLOSE is not
+    # waited for: ceil(N / per response) round trips (with . and ..)
+    want = -(-(n + 2) // per_response)
     rt = _cost(mnt, lambda: _ls_l(mnt + '/lsdir'))
     assert rt <= want, 'ls -l of %d entries cost %d round trips, want %d' % (n, rt, want)
     print('ls -l of %d entries: %d round trips (target %d)' % (n, rt, want))
@@ -208,3 +212,118 @@ def test_round_trips_ls_l(t):
     names = os.listdir(mnt + '/lsdir')
     assert 'new' in names and 'f00000' not in names and len(names) == n
     t.umount(mnt)
+
+
+def test_round_trips_ls_l_small_directory(t):
+    d = os.path.join(t.share_path('rw'), 'small')
+    os.makedirs(d)
+    for i in range(20):
+        with open(os.path.join(d, 'f%d' % i), 'w') as f:
+            f.write('x' * i)
+    os.makedirs(os.path.join(d, 'sub'))
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    os.stat(mnt + '/small')
+    # the whole listing fits one response: CREATE + QUERY_DIRECTORY +
+    # QUERY_DIRECTORY (STATUS_NO_MORE_FILES) in one compound, the CLOSE sent
+    # without waiting; readdirplus gives the attributes
+    rt = _cost(mnt, lambda: _ls_l(mnt + '/small'))
+    assert rt == 1, 'ls -l of a small directory cost %d round trips' % rt
+    lines = _ls_l(mnt + '/small')
+    assert len(lines) == 20 and any(' 19 ' in l for l in lines), lines
+    # an empty directory too
+    os.makedirs(os.path.join(t.share_path('rw'), 'empty'))
+    os.stat(mnt + '/empty')
+    rt = _cost(mnt, lambda: os.listdir(mnt + '/empty'))
+    assert rt == 1, 'listing an empty directory cost %d round trips' % rt
+    # the handles were closed: the directories can go at once
+    t.umount(mnt)
+
+
+def test_round_trips_create_in_known_directory(t):
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    # a directory this mount made is known empty: lookups in it need no round trip
+    os.mkdir(mnt + '/fresh')
+    # the kernel's lookup (a miss) is answered from the listing: the open
+    # (O_CREAT|O_EXCL) costs the CREATE alone; the CLOSE of the release comes
+    # after close() returned
+    for i in range(5):
+        fd = [None]
+        rt = _cost(mnt, lambda: fd.__setitem__(
+            0, os.open(mnt + '/fresh/f%d' % i, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)))
+        os.close(fd[0])
+        assert rt == 1, 'create in a known directory cost %d round trips' % rt
+        time.sleep(0.1)
+
+    def create(name):
+        os.close(os.open(mnt + '/fresh/' + name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/fresh/nope')) == 0
+    # the listing followed the creates (and stays current across unlink and rename)
+    os.unlink(mnt + '/fresh/f0')
+    os.rename(mnt + '/fresh/f1', mnt + '/fresh/g1')
+    want = sorted(['f2', 'f3', 'f4', 'g1'])
+    assert sorted(os.listdir(mnt + '/fresh')) == want
+    assert sorted(os.listdir(os.path.join(t.share_path('rw'), 'fresh'))) == want
+    assert not os.path.exists(mnt + '/fresh/f0') and not os.path.exists(mnt + '/fresh/f1')
+    assert os.path.exists(mnt + '/fresh/g1')
+    # O_EXCL still gets EEXIST from the server for a name the listing has
+    try:
+        create('g1')
+        assert False, 'O_EXCL create of an existing name succeeded'
+    except FileExistsError:
+        pass
+    # a listed directory: lookups go to the server (another client may have
+    # just made the name) until this mount changes something there
+    os.makedirs(os.path.join(t.share_path('rw'), 'listed'))
+    open(os.path.join(t.share_path('rw'), 'listed', 'a'), 'w').close()
+    os.listdir(mnt + '/listed')
+    open(os.path.join(t.share_path('rw'), 'listed', 'b'), 'w').close()
+    assert os.path.exists(mnt + '/listed/b')
+    os.listdir(mnt + '/listed')
+    create('../listed/c')
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/listed/d')) == 0
+    assert os.path.exists(mnt + '/listed/a')
+    t.umount(mnt)
+    # one changed by another client is seen once the listing expires
+    mnt = t.mount('rw', 'actimeo=1', 'nonotify')
+    os.mkdir(mnt + '/exp')
+    assert not os.path.exists(mnt + '/exp/c')
+    open(os.path.join(t.share_path('rw'), 'exp', 'c'), 'w').close()
+    time.sleep(1.3)
+    assert os.path.exists(mnt + '/exp/c'), 'a listing outlived its expiry'
+    # an expired listing of a directory this mount works in is fetched again
+    # in place of a lookup (one round trip), and answers the next ones
+    time.sleep(1.3)
+    os.stat(mnt + '/exp')
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/exp/zz')) == 1
+    assert _cost(mnt, lambda: os.path.exists(mnt + '/exp/yy')) == 0
+    assert os.path.exists(mnt + '/exp/c')
+    t.umount(mnt)
+
+
+def test_small_file_with_times_two_round_trips(t):
+    # tar x: create, write, set the times, close. The lookup is answered from
+    # the new directory's listing, the times are kept locally under the write
+    # lease, and at close the data and the times go as one compound.
+    with CountProxy(t.srv.port) as p:
+        mnt = _mount(t, p, 'actimeo=30')
+        os.mkdir(mnt + '/x')
+        m = p.mark()
+        fd = os.open(mnt + '/x/small', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.write(fd, b'y' * 1024)
+        os.utime(fd, (1600000000, 1700000000))
+        os.close(fd)
+        frames = [f for f in p.since(m) if f != ['CLOSE']]  # the release's, after close()
+        assert frames == [['CREATE', 'QUERY_INFO'], ['WRITE', 'SET_INFO']], frames
+        st = os.stat(os.path.join(t.share_path('rw'), 'x', 'small'))
+        assert st.st_size == 1024 and int(st.st_mtime) == 1700000000, st
+        with open(os.path.join(t.share_path('rw'), 'x', 'small'), 'rb') as f:
+            assert f.read() == b'y' * 1024
+        # a larger file still gets its times after all its data
+        fd = os.open(mnt + '/x/big', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        for i in range(40):
+            os.write(fd, bytes([65 + i % 26]) * 65536)
+        os.utime(fd, (1600000000, 1700000001))
+        os.close(fd)
+        st = os.stat(os.path.join(t.share_path('rw'), 'x', 'big'))
+        assert st.st_size == 40 * 65536 and int(st.st_mtime) == 1700000001, st
+        t.umount(mnt)

@@ -452,3 +452,31 @@ def test_enospc_small_writes_fsync(t):
         t.umount(mnt)
     finally:
         ts.close()
+
+
+@harness.timeout(120)
+def test_enospc_small_file_with_times_at_close(t):
+    """A small file written and given times (tar x): its data and times go in
+    one compound at close(); a failed WRITE in it fails close() (ENOSPC)."""
+    ts = _tmpfs_server(t)
+    try:
+        mnt = _mount_tiny(t, ts)
+        with open(os.path.join(ts.dir, 'filler'), 'wb') as f:
+            try:
+                while True:
+                    f.write(b'\0' * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        fd = os.open(mnt + '/small', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.write(fd, b'z' * 32768)  # absorbed by write-behind
+        os.utime(fd, (1600000000, 1700000000))
+        try:
+            os.close(fd)
+            assert False, 'close() of a file that did not fit succeeded'
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+        os.unlink(os.path.join(ts.dir, 'filler'))
+        t.umount(mnt)
+    finally:
+        ts.close()

@@ -520,6 +520,170 @@ START_TEST(test_dc_attr_trust_and_watch)
 }
 END_TEST
 
+static int has(const struct dc_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->ents[i].name, name))
+			return 1;
+	return 0;
+}
+
+START_TEST(test_dc_follows_local_changes)
+{
+	struct dircache *dc = dc_new(16, 1000, 30);
+	struct dc_ticket t = dc_begin_fetch(dc);
+	struct dc_list *l = listing(3, "f"), *got, *held;
+	struct smb_stat st;
+	double rem = 0;
+	size_t ents;
+
+	memset(&st, 0, sizeof(st));
+	st.size = 42;
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	dc_list_put(l);
+	/* only listed, not changed here: lookups still go to the server */
+	ck_assert_int_eq(dc_absent(dc, 1, "new", NULL), DC_UNKNOWN);
+	dc_begin_change(dc, 1);
+	dc_note_add(dc, 1, "f0", &st);
+	dc_end_change(dc, 1);
+	/* a name not in a fresh listing is absent; one in it (any ASCII case) is not */
+	ck_assert_int_eq(dc_absent(dc, 1, "new", &rem), DC_ABSENT);
+	ck_assert(rem > 29 && rem <= 30);
+	ck_assert_int_eq(dc_absent(dc, 1, "f1", NULL), DC_UNKNOWN);
+	ck_assert_int_eq(dc_absent(dc, 1, "F1", NULL), DC_UNKNOWN);
+	ck_assert_int_eq(dc_absent(dc, 1, "n\xc3\xa9", NULL), DC_UNKNOWN); /* not ASCII */
+	ck_assert_int_eq(dc_absent(dc, 2, "new", NULL), DC_UNKNOWN);     /* no listing */
+
+	/* an open directory handle holds the listing: an edit copies it */
+	held = dc_lookup(dc, 1, NULL);
+	ck_assert_ptr_nonnull(held);
+	/* a create: not served during the change, edited by its note */
+	t = dc_begin_fetch(dc);
+	dc_begin_change(dc, 1);
+	ck_assert_int_eq(dc_absent(dc, 1, "new", NULL), DC_UNKNOWN);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	dc_note_add(dc, 1, "new", &st);
+	dc_end_change(dc, 1);
+	ck_assert_int_eq(dc_absent(dc, 1, "new", NULL), DC_UNKNOWN);
+	got = dc_lookup(dc, 1, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->n, 4);
+	ck_assert(has(got, "new") && got->dot_stale);
+	ck_assert_uint_eq(held->n, 3); /* the handle's copy did not move */
+	ck_assert(!has(held, "new"));
+	dc_list_put(got);
+	dc_list_put(held);
+	/* a fetch begun before the change is still refused */
+	l = listing(1, "old");
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 0);
+	dc_list_put(l);
+	ck_assert_uint_eq(dc_count(dc, &ents), 1);
+	ck_assert_uint_eq(ents, 4);
+
+	/* an unlink */
+	dc_begin_change(dc, 1);
+	dc_note_del(dc, 1, "f0");
+	dc_end_change(dc, 1);
+	ck_assert_int_eq(dc_absent(dc, 1, "f0", NULL), DC_ABSENT);
+	dc_count(dc, &ents);
+	ck_assert_uint_eq(ents, 3);
+
+	/* a rename into another directory with a listing */
+	t = dc_begin_fetch(dc);
+	l = listing(1, "g");
+	ck_assert_int_eq(dc_store_new(dc, 2, &t, l), 1);
+	dc_list_put(l);
+	dc_begin_change(dc, 1);
+	dc_begin_change(dc, 2);
+	dc_note_rename(dc, 1, "new", 2, "moved");
+	dc_end_change(dc, 2);
+	dc_end_change(dc, 1);
+	ck_assert_int_eq(dc_absent(dc, 1, "new", NULL), DC_ABSENT);
+	ck_assert_int_eq(dc_absent(dc, 2, "moved", NULL), DC_UNKNOWN);
+	got = dc_lookup(dc, 2, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->n, 2);
+	ck_assert_uint_eq(got->ents[1].st.size, 42); /* the moved entry's attributes */
+	dc_list_put(got);
+	/* a rename within one directory (two begins, two ends) */
+	dc_begin_change(dc, 2);
+	dc_begin_change(dc, 2);
+	dc_note_rename(dc, 2, "moved", 2, "again");
+	dc_end_change(dc, 2);
+	dc_end_change(dc, 2);
+	ck_assert_int_eq(dc_absent(dc, 2, "moved", NULL), DC_ABSENT);
+	ck_assert_int_eq(dc_absent(dc, 2, "again", NULL), DC_UNKNOWN);
+	ck_assert_ptr_nonnull((got = dc_lookup(dc, 2, NULL)));
+	dc_list_put(got);
+
+	/* a change that noted nothing (failed, outcome unknown) drops the listing */
+	dc_begin_change(dc, 1);
+	dc_end_change(dc, 1);
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	ck_assert_int_eq(dc_absent(dc, 1, "zzz", NULL), DC_UNKNOWN);
+	/* so does an edit that cannot be exact: another case of a name, a name missing */
+	dc_begin_change(dc, 2);
+	dc_note_add(dc, 2, "AGAIN", &st);
+	dc_end_change(dc, 2);
+	ck_assert_ptr_null(dc_lookup(dc, 2, NULL));
+	t = dc_begin_fetch(dc);
+	l = listing(2, "h");
+	ck_assert_int_eq(dc_store(dc, 2, &t, l), 1);
+	dc_list_put(l);
+	dc_begin_change(dc, 2);
+	dc_note_del(dc, 2, "nothere");
+	dc_end_change(dc, 2);
+	ck_assert_ptr_null(dc_lookup(dc, 2, NULL));
+	/* a notification (another client) drops an edited listing as any other */
+	t = dc_begin_fetch(dc);
+	l = listing(2, "h");
+	ck_assert_int_eq(dc_store(dc, 2, &t, l), 1);
+	dc_list_put(l);
+	dc_begin_change(dc, 2);
+	dc_note_add(dc, 2, "x", &st);
+	dc_end_change(dc, 2);
+	dc_inval(dc, 2);
+	ck_assert_int_eq(dc_absent(dc, 2, "y", NULL), DC_UNKNOWN);
+	dc_free(dc);
+}
+END_TEST
+
+START_TEST(test_dc_new_dir_and_refetch)
+{
+	struct dircache *dc = dc_new(16, 1000, 0.1);
+	struct dc_ticket t = dc_begin_fetch(dc);
+	struct dc_list *l = listing(0, "");
+	struct smb_stat st;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(dc_list_add(".", &st, l), 0);
+	ck_assert_int_eq(dc_list_add("..", &st, l), 0);
+	ck_assert_int_eq(dc_store_new(dc, 5, &t, l), 1);
+	dc_list_put(l);
+	ck_assert_int_eq(dc_absent(dc, 5, "a", NULL), DC_ABSENT);
+	usleep(150 * 1000);
+	/* expired: not served (a getattr of the directory asks), not an answer,
+	 * but worth fetching again (small, changed here) */
+	ck_assert_ptr_null(dc_lookup(dc, 5, NULL));
+	ck_assert_int_eq(dc_absent(dc, 5, "a", NULL), DC_REFETCH);
+	t = dc_begin_fetch(dc);
+	l = listing(1, "a");
+	ck_assert_int_eq(dc_store(dc, 5, &t, l), 1);
+	dc_list_put(l);
+	ck_assert_int_eq(dc_absent(dc, 5, "a0", NULL), DC_UNKNOWN);
+	ck_assert_int_eq(dc_absent(dc, 5, "b", NULL), DC_ABSENT); /* still changed here */
+	/* an expired listing of a directory nobody changes here is just dropped */
+	t = dc_begin_fetch(dc);
+	l = listing(3, "c");
+	ck_assert_int_eq(dc_store(dc, 6, &t, l), 1);
+	dc_list_put(l);
+	usleep(150 * 1000);
+	ck_assert_int_eq(dc_absent(dc, 6, "x", NULL), DC_UNKNOWN);
+	ck_assert_ptr_null(dc_lookup(dc, 6, NULL));
+	dc_free(dc);
+}
+END_TEST
+
 /* Many threads storing, looking up and changing at once (run under ASan/TSan). */
 static struct dircache *shared_dc;
 
@@ -1047,6 +1211,8 @@ static Suite *cache_suite(void)
 	tcase_add_test(td, test_dc_write_counter);
 	tcase_add_test(td, test_dc_attr_trust_and_watch);
 	tcase_add_test(td, test_dc_threads);
+	tcase_add_test(td, test_dc_follows_local_changes);
+	tcase_add_test(td, test_dc_new_dir_and_refetch);
 	tcase_add_test(tr, test_ra_sequential_window_grows_to_limit);
 	tcase_add_test(tr, test_ra_random_never_reads_ahead);
 	tcase_add_test(tr, test_ra_seek_collapses_window);
