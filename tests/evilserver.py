@@ -395,6 +395,11 @@ def body_kind(name, doc, steps=None):
     def deco(fn):
         def run(ctx):
             fn(ctx.r, ctx)
+            # the same step again later in the frame (a compound of two
+            # QUERY_DIRECTORY, say): faulted as well, as separate frames would be
+            for j in range(ctx.i + 1, len(ctx.resps)):
+                if ctx.conn.server.should_fault(ctx.conn, ctx.resps[j].req):
+                    fn(ctx.resps[j], Ctx(ctx.conn, ctx.reqs, ctx.resps, j))
             ctx.send_normal()
         run.__doc__ = doc
         return kind(name, doc, steps)(run)

@@ -1331,6 +1331,10 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	qd = head->chain_next;
 	qd2 = qd ? qd->chain_next : NULL;
 	brc = qd ? dir_batch(qd, fn, arg, &nent) : -EIO;
+	if (brc == 0 && nent == 0) {
+		LOG_WARN("server answered a directory query with success and no entries");
+		brc = -EIO; /* not even "." */
+	}
 	total = nent;
 	if (brc == 0) { /* the first response was full: the second goes on from there */
 		nent = 0;
