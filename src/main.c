@@ -521,20 +521,7 @@ static void *exit_watcher(void *arg)
 
 static void run_loop(struct fuse_session *se, int single, int *rc)
 {
-	if (single) {
-		*rc = fuse_session_loop(se);
-		return;
-	}
-#if FUSE_USE_VERSION >= 312
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(lc, 64);
-	fuse_loop_cfg_set_idle_threads(lc, 16);
-	*rc = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
-#else
-	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 16};
-	*rc = fuse_session_loop_mt(se, &lc);
-#endif
+	*rc = fs_loop_run(se, single, 64, 16);
 }
 
 /* Add "-o name=value" with value escaped for fuse_opt (commas, backslashes). */

@@ -219,8 +219,8 @@ void req_put(struct smb_req *req)
 	if (!req || __atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rxbuf_put(req->rx);
-	if (req->xdata_owned)
-		free((void *)req->xdata);
+	if (req->xdata_free)
+		req->xdata_free(req->xdata_free_arg);
 	if (req->command == SMB2_SESSION_SETUP)
 		OPENSSL_cleanse(req->buf, req->len);
 	free(req->buf);

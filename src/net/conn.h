@@ -59,7 +59,9 @@ struct smb_req {
 	size_t cap;
 	const void *xdata;    /* optional payload sent right after buf (WRITE data), not copied */
 	size_t xlen;
-	int xdata_owned;      /* free(xdata) when the request is freed */
+	void (*xdata_free)(void *arg); /* called with xdata_free_arg when the request is
+					* freed: xdata's owner lets it go (NULL: borrowed) */
+	void *xdata_free_arg;
 	void *fid_src;        /* client use: the open file whose FileId this request carries */
 	uint16_t fid_off;     /* client use: offset of that FileId in buf */
 
