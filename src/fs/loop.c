@@ -141,6 +141,46 @@ struct fs_loop {
 
 static __thread struct worker *tls_worker;
 
+/*
+ * libfuse's exit handler records the signal in the session, and its loops
+ * return it: an exit by signal is not a clean unmount. That field is
+ * private, so we note the signal on the way to libfuse's handler.
+ */
+static const int exit_sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT};
+static struct sigaction chained[sizeof(exit_sigs) / sizeof(exit_sigs[0])];
+static int chained_set[sizeof(exit_sigs) / sizeof(exit_sigs[0])];
+static volatile sig_atomic_t exit_signal;
+
+static void on_exit_signal(int sig)
+{
+	for (size_t i = 0; i < sizeof(exit_sigs) / sizeof(exit_sigs[0]); i++)
+		if (exit_sigs[i] == sig && chained_set[i]) {
+			exit_signal = sig;
+			chained[i].sa_handler(sig);
+		}
+}
+
+static void chain_signals(int on)
+{
+	for (size_t i = 0; i < sizeof(exit_sigs) / sizeof(exit_sigs[0]); i++) {
+		struct sigaction sa;
+		if (!on) {
+			if (chained_set[i])
+				sigaction(exit_sigs[i], &chained[i], NULL);
+			chained_set[i] = 0;
+			continue;
+		}
+		if (sigaction(exit_sigs[i], NULL, &chained[i]) || (chained[i].sa_flags & SA_SIGINFO) ||
+		    chained[i].sa_handler == SIG_DFL || chained[i].sa_handler == SIG_IGN)
+			continue;
+		chained_set[i] = 1;
+		sa = chained[i];
+		sa.sa_handler = on_exit_signal;
+		if (sigaction(exit_sigs[i], &sa, NULL))
+			chained_set[i] = 0;
+	}
+}
+
 int fs_loop_lend(const void *data, size_t len, struct smbc_lend *lend)
 {
 	struct worker *w = tls_worker;
@@ -331,6 +371,8 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 	if (!OWN_LOOP)
 		return libfuse_loop(se, single, max_threads, max_idle);
 	pool.size = (size_t)(page > 0 ? page : 4096) * FUSE_PAGES_MAX + FUSE_HDR_AREA;
+	exit_signal = 0;
+	chain_signals(1);
 	if (lp.max_threads < 1)
 		lp.max_threads = 1;
 	pthread_mutex_init(&lp.lock, NULL);
@@ -381,6 +423,9 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 	}
 	rc = lp.error;
 out:
+	chain_signals(0);
+	if (exit_signal)
+		rc = exit_signal; /* as libfuse's loops do */
 	pthread_mutex_destroy(&lp.lock);
 	sem_destroy(&lp.finish);
 	fuse_session_reset(se);
