@@ -497,7 +497,7 @@ static int mount_captured(struct fuse_session *se, const char *mp, char *why, si
 /*
  * When the session ends (unmount), worker threads may still be blocked in an
  * operation waiting for an unreachable server (a hard mount waits forever),
- * and libfuse joins them before returning. This watcher notices the end and
+ * and the loop (fs/loop.c) joins them before returning. This watcher notices the end and
  * makes those operations fail, so the daemon can exit.
  */
 struct exit_watch {
@@ -803,6 +803,7 @@ out_free:
 	}
 	smbfs_free(fs);
 	smbc_disconnect(client);
+	fs_loop_cleanup(); /* after the last WRITE let go of its request buffer */
 	fuse_opt_free_args(&args);
 	opts_free(&cfg);
 	if (report_fd >= 0)

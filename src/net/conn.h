@@ -31,6 +31,8 @@ typedef void (*req_done_fn)(struct smb_req *req, void *arg);
 struct rxbuf {
 	int refs;
 	size_t len;
+	size_t cap;         /* bytes of data allocated */
+	struct rxbuf *next; /* conn.c's pool of idle big buffers */
 	uint8_t data[];
 };
 
