@@ -124,6 +124,9 @@ struct worker {
 	struct fbuf *buf;   /* requests are read into it */
 	struct fbuf *spare; /* replaces buf once a WRITE holds buf */
 	size_t cur_len;     /* bytes of buf holding the request in progress; 0: none */
+	/* Not on the stack: a worker is cancelled in the receive, and an
+	 * unwound frame with addressable locals leaves ASan stack poison behind. */
+	struct fuse_buf fb;
 };
 
 struct fs_loop {
@@ -268,12 +271,16 @@ static void *worker_main(void *arg)
 	tls_worker = w;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!fuse_session_exited(se)) {
-		struct fuse_buf fb = {.mem = w->buf->mem, .size = pool.size};
+		struct fuse_buf *fb = &w->fb;
 		int forget, res;
+
+		memset(fb, 0, sizeof(*fb));
+		fb->mem = w->buf->mem;
+		fb->size = pool.size;
 
 		if (!single)
 			pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		res = fuse_session_receive_buf(se, &fb);
+		res = fuse_session_receive_buf(se, fb);
 		if (!single)
 			pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 		if (res == -EINTR)
@@ -287,7 +294,7 @@ static void *worker_main(void *arg)
 			}
 			break;
 		}
-		forget = is_forget(&fb);
+		forget = is_forget(fb);
 		if (!single) {
 			pthread_mutex_lock(&lp->lock);
 			if (lp->exit) {
@@ -301,8 +308,8 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&lp->lock);
 		}
 
-		w->cur_len = !(fb.flags & FUSE_BUF_IS_FD) && fb.mem == w->buf->mem ? fb.size : 0;
-		fuse_session_process_buf(se, &fb);
+		w->cur_len = !(fb->flags & FUSE_BUF_IS_FD) && fb->mem == w->buf->mem ? fb->size : 0;
+		fuse_session_process_buf(se, fb);
 		w->cur_len = 0;
 		/* A WRITE holds the buffer: go on with the spare (fs_loop_lend made
 		 * sure there is one); the WRITE's completion returns it to the pool. */
