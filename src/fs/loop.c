@@ -312,8 +312,9 @@ static void *worker_main(void *arg)
 		fuse_session_process_buf(se, fb);
 		w->cur_len = 0;
 		/* A WRITE holds the buffer: go on with the spare (fs_loop_lend made
-		 * sure there is one); the WRITE's completion returns it to the pool. */
-		if (__atomic_load_n(&w->buf->refs, __ATOMIC_ACQUIRE) > 1 && w->spare) {
+		 * sure there is one); the WRITE's completion returns it to the pool.
+		 * Never read into a held buffer: a WRITE may still have to send it. */
+		if (__atomic_load_n(&w->buf->refs, __ATOMIC_ACQUIRE) > 1) {
 			fbuf_unref(w->buf);
 			w->buf = w->spare;
 			w->spare = NULL;
