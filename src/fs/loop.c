@@ -53,17 +53,34 @@
 #define FUSE_HDR_AREA 4096
 #define POOL_KEEP 16 /* idle buffers kept for reuse; more are freed */
 
+/*
+ * A WRITE's data follows its two headers. Reading the request at this
+ * distance before a page boundary puts the data on page boundaries: the
+ * kernel's copy into the buffer and the socket's copy out of it then run
+ * on aligned pages (the copy out of a misaligned source cost three times
+ * as much on the machine we measured).
+ */
+#define WRITE_HDRS (sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in))
+
 struct fbuf {
 	int refs; /* atomic: the worker reading into it, plus one per WRITE holding it */
 	struct fbuf *next; /* pool list */
-	char *mem;
+	void *base;        /* the allocation, page aligned */
+	char *mem;         /* base + page - WRITE_HDRS: requests are read here */
 };
+
+static void fbuf_free(struct fbuf *b)
+{
+	free(b->base);
+	free(b);
+}
 
 static struct {
 	pthread_mutex_t lock;
 	struct fbuf *idle; /* protected by lock */
 	int n_idle;        /* protected by lock */
-	size_t size;       /* set once, before any worker starts */
+	size_t size;       /* request bytes; set once, before any worker starts */
+	size_t page;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct fbuf *fbuf_get_new(void)
@@ -81,11 +98,11 @@ static struct fbuf *fbuf_get_new(void)
 		b = calloc(1, sizeof(*b));
 		if (!b)
 			return NULL;
-		b->mem = malloc(pool.size);
-		if (!b->mem) {
+		if (posix_memalign(&b->base, pool.page, pool.page + pool.size)) {
 			free(b);
 			return NULL;
 		}
+		b->mem = (char *)b->base + pool.page - WRITE_HDRS;
 	}
 	b->refs = 1;
 	return b;
@@ -111,10 +128,8 @@ static void fbuf_unref(void *p)
 		b = NULL;
 	}
 	pthread_mutex_unlock(&pool.lock);
-	if (b) {
-		free(b->mem);
-		free(b);
-	}
+	if (b)
+		fbuf_free(b);
 }
 
 struct worker {
@@ -378,7 +393,8 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 
 	if (!OWN_LOOP)
 		return libfuse_loop(se, single, max_threads, max_idle);
-	pool.size = (size_t)(page > 0 ? page : 4096) * FUSE_PAGES_MAX + FUSE_HDR_AREA;
+	pool.page = (size_t)(page > 0 ? page : 4096);
+	pool.size = pool.page * FUSE_PAGES_MAX + FUSE_HDR_AREA;
 	exit_signal = 0;
 	chain_signals(1);
 	if (lp.max_threads < 1)
@@ -451,8 +467,7 @@ void fs_loop_cleanup(void)
 	pthread_mutex_unlock(&pool.lock);
 	while (b) {
 		struct fbuf *nx = b->next;
-		free(b->mem);
-		free(b);
+		fbuf_free(b);
 		b = nx;
 	}
 }
