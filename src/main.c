@@ -497,7 +497,7 @@ static int mount_captured(struct fuse_session *se, const char *mp, char *why, si
 /*
  * When the session ends (unmount), worker threads may still be blocked in an
  * operation waiting for an unreachable server (a hard mount waits forever),
- * and libfuse joins them before returning. This watcher notices the end and
+ * and the loop (fs/loop.c) joins them before returning. This watcher notices the end and
  * makes those operations fail, so the daemon can exit.
  */
 struct exit_watch {
@@ -521,20 +521,7 @@ static void *exit_watcher(void *arg)
 
 static void run_loop(struct fuse_session *se, int single, int *rc)
 {
-	if (single) {
-		*rc = fuse_session_loop(se);
-		return;
-	}
-#if FUSE_USE_VERSION >= 312
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(lc, 64);
-	fuse_loop_cfg_set_idle_threads(lc, 16);
-	*rc = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
-#else
-	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 16};
-	*rc = fuse_session_loop_mt(se, &lc);
-#endif
+	*rc = fs_loop_run(se, single, 64, 16);
 }
 
 /* Add "-o name=value" with value escaped for fuse_opt (commas, backslashes). */
@@ -816,6 +803,7 @@ out_free:
 	}
 	smbfs_free(fs);
 	smbc_disconnect(client);
+	fs_loop_cleanup(); /* after the last WRITE let go of its request buffer */
 	fuse_opt_free_args(&args);
 	opts_free(&cfg);
 	if (report_fd >= 0)

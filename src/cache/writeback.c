@@ -106,8 +106,12 @@ static void deadline_in(struct timespec *ts, int s)
 	ts->tv_sec += s;
 }
 
-/* Send [off, off+len) from data (copied by the submit). Lock held; may wait. */
-static int submit(struct wb_file *w, uint64_t off, const uint8_t *data, size_t len)
+/*
+ * Send [off, off+len) from data: copied by the submit, or held through lend
+ * until the WRITE completes. Lock held; may wait.
+ */
+static int submit(struct wb_file *w, uint64_t off, const uint8_t *data, size_t len,
+		  const struct smbc_lend *lend)
 {
 	struct timespec dl;
 	struct wb_range *r;
@@ -128,7 +132,7 @@ static int submit(struct wb_file *w, uint64_t off, const uint8_t *data, size_t l
 	w->inflight_bytes += len;
 	/* The completion takes w->lock: submitting under it is safe because the
 	 * connection never runs a completion inside conn_submit(). */
-	rc = smbc_write_async(w->c, w->file, off, data, len, write_done, r);
+	rc = smbc_write_async(w->c, w->file, off, data, len, lend, write_done, r);
 	if (rc) {
 		w->inflight = r->next;
 		w->inflight_bytes -= len;
@@ -142,13 +146,19 @@ static int send_pend(struct wb_file *w)
 	int rc;
 	if (!w->pend_len)
 		return 0;
-	rc = submit(w, w->pend_off, w->pend, w->pend_len);
+	rc = submit(w, w->pend_off, w->pend, w->pend_len, NULL);
 	if (!rc)
 		w->pend_len = 0;
 	return rc;
 }
 
 ssize_t wb_write(struct wb_file *w, uint64_t off, const void *buf, size_t len)
+{
+	return wb_write_lent(w, off, buf, len, NULL);
+}
+
+ssize_t wb_write_lent(struct wb_file *w, uint64_t off, const void *buf, size_t len,
+		      const struct smbc_lend *lend)
 {
 	const uint8_t *p = buf;
 	size_t done = 0;
@@ -170,9 +180,10 @@ ssize_t wb_write(struct wb_file *w, uint64_t off, const void *buf, size_t len)
 		size_t room, n;
 		if (!w->pend_len) {
 			w->pend_off = off + done;
-			/* a whole wsize piece goes straight out, no copy into pend */
+			/* a whole wsize piece goes straight out, no copy into pend
+			 * (and none at all when the caller lends its buffer) */
 			if (len - done >= w->wsize) {
-				rc = submit(w, off + done, p + done, w->wsize);
+				rc = submit(w, off + done, p + done, w->wsize, lend);
 				if (rc)
 					goto out;
 				done += w->wsize;

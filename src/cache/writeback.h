@@ -32,6 +32,14 @@ struct wb_file *wb_new(struct smb_client *c, struct smbc_file *file, size_t wsiz
 ssize_t wb_write(struct wb_file *w, uint64_t off, const void *buf, size_t len);
 
 /*
+ * wb_write(), but the WRITEs of whole wsize pieces hold buf through lend
+ * (see smbc_write_async) instead of copying it; the rest is copied. NULL:
+ * wb_write().
+ */
+ssize_t wb_write_lent(struct wb_file *w, uint64_t off, const void *buf, size_t len,
+		      const struct smbc_lend *lend);
+
+/*
  * Send what is buffered and wait until every WRITE has completed. Returns 0
  * or the latched error (then cleared). Bounded by the request deadlines.
  */

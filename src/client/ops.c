@@ -98,7 +98,9 @@ struct smbc_io {
 	struct smbc_file *f;
 	uint64_t off;
 	size_t len;
-	uint8_t *data;             /* write: our copy, owned until the final completion */
+	const uint8_t *data;       /* write: held until the final completion */
+	void (*data_free)(void *); /* lets data go (free, or the lender's put) */
+	void *data_arg;
 	uint64_t gen;              /* generation it was last sent on */
 	struct smb_client *c;
 	smbc_read_cb rcb;
@@ -1594,7 +1596,8 @@ void smbc_io_fail(struct smbc_io *io, int rc)
 		io->wcb(io->arg, rc);
 	else
 		io->rcb(io->arg, rc, NULL, NULL);
-	free(io->data);
+	if (io->data_free)
+		io->data_free(io->data_arg);
 	free(io);
 }
 
@@ -1652,9 +1655,10 @@ static void io_done(struct smb_req *req, void *p)
 	}
 out:
 	if (io->is_write) {
-		/* The request owns the write data now (a frame may still reference it). */
-		req->xdata_owned = 1;
-		io->data = NULL;
+		/* The request holds the write data now (a frame may still reference it). */
+		req->xdata_free = io->data_free;
+		req->xdata_free_arg = io->data_arg;
+		io->data_free = NULL;
 	}
 	free(io);
 	req_put(req);
@@ -1764,7 +1768,8 @@ int smbc_read_async(struct smb_client *c, struct smbc_file *f, uint64_t off, siz
 }
 
 int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
-		     const void *buf, size_t len, smbc_write_cb cb, void *arg)
+		     const void *buf, size_t len, const struct smbc_lend *lend,
+		     smbc_write_cb cb, void *arg)
 {
 	struct smbc_io *io;
 	int rc;
@@ -1774,12 +1779,23 @@ int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
 	io = calloc(1, sizeof(*io));
 	if (!io)
 		return -ENOMEM;
-	io->data = malloc(len);
-	if (!io->data) {
-		free(io);
-		return -ENOMEM;
+	if (lend) {
+		/* the lender's buffer stays put until our final completion: no copy */
+		lend->get(lend->owner);
+		io->data = buf;
+		io->data_free = lend->put;
+		io->data_arg = lend->owner;
+	} else {
+		uint8_t *copy = malloc(len);
+		if (!copy) {
+			free(io);
+			return -ENOMEM;
+		}
+		memcpy(copy, buf, len);
+		io->data = copy;
+		io->data_free = free;
+		io->data_arg = copy;
 	}
-	memcpy(io->data, buf, len);
 	io->is_write = 1;
 	io->c = c;
 	io->f = f;
@@ -1789,7 +1805,7 @@ int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
 	io->arg = arg;
 	rc = io_submit(c, io, 0);
 	if (rc) {
-		free(io->data);
+		io->data_free(io->data_arg);
 		free(io);
 	}
 	return rc;

@@ -137,9 +137,25 @@ typedef void (*smbc_read_cb)(void *arg, ssize_t rc, const uint8_t *data, struct 
 int smbc_read_async(struct smb_client *c, struct smbc_file *f, uint64_t off, size_t len,
 		    smbc_read_cb cb, void *arg);
 typedef void (*smbc_write_cb)(void *arg, ssize_t rc);
-/* Copies buf before returning. */
+/*
+ * A buffer lent to a WRITE instead of copied: the WRITE takes a reference
+ * (get) before smbc_write_async() returns and drops it (put, on any thread)
+ * once it needs the data no more: after the final completion, i.e. also
+ * across reconnects and replays until the server answered or the WRITE
+ * failed for good.
+ */
+struct smbc_lend {
+	void (*get)(void *owner);
+	void (*put)(void *owner);
+	void *owner;
+};
+/*
+ * lend NULL: copies buf before returning. Otherwise buf (inside the lender's
+ * buffer) must stay unchanged while the WRITE holds its reference.
+ */
 int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off,
-		     const void *buf, size_t len, smbc_write_cb cb, void *arg);
+		     const void *buf, size_t len, const struct smbc_lend *lend,
+		     smbc_write_cb cb, void *arg);
 
 /* FileAllInformation of an open handle. */
 int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *st);

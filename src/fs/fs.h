@@ -65,4 +65,15 @@ void smbfs_free(struct smbfs *fs);
 
 extern const struct fuse_lowlevel_ops smbfs_ll_ops;
 
+/*
+ * Serve the session until it exits (fs/loop.c): like libfuse's
+ * fuse_session_loop_mt() (max_threads workers at most, max_idle idle ones
+ * kept; -1: all), or fuse_session_loop() when single, but with request
+ * buffers write-behind may hold instead of copying. Returns 0 (unmounted),
+ * -errno, or the number of the signal that ended it.
+ */
+int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_idle);
+/* Free the idle request buffers; after fs_loop_run() and smbfs_free(). */
+void fs_loop_cleanup(void);
+
 #endif

@@ -129,6 +129,14 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi);
+
+/*
+ * loop.c: in an operation run by fs_loop_run(), when data lies in the
+ * request buffer, fill lend so that WRITEs may hold that buffer instead of
+ * copying (the worker then reads the next request elsewhere) and return 1;
+ * else 0.
+ */
+int fs_loop_lend(const void *data, size_t len, struct smbc_lend *lend);
 void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,

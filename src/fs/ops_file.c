@@ -309,7 +309,10 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	/* Prefetched data of this inode is now stale (its attributes move in pend_wrote). */
 	files_sync(fs, ino, 0, FILES_DROP_DATA);
 	if (fh->wb) {
-		w = wb_write(fh->wb, (uint64_t)off, buf, size);
+		struct smbc_lend lend;
+		/* WRITEs of whole wsize pieces send straight from FUSE's buffer */
+		w = wb_write_lent(fh->wb, (uint64_t)off, buf, size,
+				  fs_loop_lend(buf, size, &lend) ? &lend : NULL);
 		if (w < 0) {
 			fuse_reply_err(req, (int)-w);
 		} else {

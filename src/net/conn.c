@@ -208,10 +208,65 @@ void req_get(struct smb_req *req)
 	__atomic_add_fetch(&req->refs, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * Big receive buffers (READ responses) are recycled, process-wide: a fresh
+ * 1 MiB malloc per READ costs page faults and page clearing whenever glibc
+ * has given the memory back. The last reference may go on any thread.
+ */
+#define RX_POOL_MIN (128 * 1024) /* smaller frames: plain malloc */
+#define RX_POOL_KEEP 16
+static struct {
+	pthread_mutex_t lock;
+	struct rxbuf *idle; /* protected by lock */
+	int n_idle;         /* protected by lock */
+} rx_pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct rxbuf *rxbuf_new(size_t len)
+{
+	struct rxbuf *rx = NULL, **pp;
+	size_t cap = len;
+
+	if (len >= RX_POOL_MIN) {
+		pthread_mutex_lock(&rx_pool.lock);
+		/* one big enough, but not wasting more than half of itself */
+		for (pp = &rx_pool.idle; *pp; pp = &(*pp)->next) {
+			if ((*pp)->cap >= len && (*pp)->cap / 2 < len) {
+				rx = *pp;
+				*pp = rx->next;
+				rx_pool.n_idle--;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&rx_pool.lock);
+		cap = (len + 65535) & ~(size_t)65535; /* similar sizes share buffers */
+	}
+	if (!rx) {
+		rx = malloc(sizeof(*rx) + cap);
+		if (!rx)
+			return NULL;
+		rx->cap = cap;
+	}
+	rx->refs = 1;
+	rx->len = len;
+	rx->next = NULL;
+	return rx;
+}
+
 static void rxbuf_put(struct rxbuf *rx)
 {
-	if (rx && __atomic_sub_fetch(&rx->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(rx);
+	if (!rx || __atomic_sub_fetch(&rx->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (rx->cap >= RX_POOL_MIN) {
+		pthread_mutex_lock(&rx_pool.lock);
+		if (rx_pool.n_idle < RX_POOL_KEEP) {
+			rx->next = rx_pool.idle;
+			rx_pool.idle = rx;
+			rx_pool.n_idle++;
+			rx = NULL;
+		}
+		pthread_mutex_unlock(&rx_pool.lock);
+	}
+	free(rx);
 }
 
 void req_put(struct smb_req *req)
@@ -219,8 +274,8 @@ void req_put(struct smb_req *req)
 	if (!req || __atomic_sub_fetch(&req->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	rxbuf_put(req->rx);
-	if (req->xdata_owned)
-		free((void *)req->xdata);
+	if (req->xdata_free)
+		req->xdata_free(req->xdata_free_arg);
 	if (req->command == SMB2_SESSION_SETUP)
 		OPENSSL_cleanse(req->buf, req->len);
 	free(req->buf);
@@ -1098,11 +1153,9 @@ static int do_read(struct smb_conn *conn)
 				LOG_WARN("conn %u: bad frame length", conn->id);
 				return -EBADMSG;
 			}
-			conn->rx = malloc(sizeof(*conn->rx) + flen);
+			conn->rx = rxbuf_new(flen);
 			if (!conn->rx)
 				return -ENOMEM;
-			conn->rx->refs = 1;
-			conn->rx->len = flen;
 			conn->rx_got = 0;
 		}
 		n = recv(conn->fd, conn->rx->data + conn->rx_got, conn->rx->len - conn->rx_got, 0);

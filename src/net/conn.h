@@ -31,6 +31,8 @@ typedef void (*req_done_fn)(struct smb_req *req, void *arg);
 struct rxbuf {
 	int refs;
 	size_t len;
+	size_t cap;         /* bytes of data allocated */
+	struct rxbuf *next; /* conn.c's pool of idle big buffers */
 	uint8_t data[];
 };
 
@@ -59,7 +61,9 @@ struct smb_req {
 	size_t cap;
 	const void *xdata;    /* optional payload sent right after buf (WRITE data), not copied */
 	size_t xlen;
-	int xdata_owned;      /* free(xdata) when the request is freed */
+	void (*xdata_free)(void *arg); /* called with xdata_free_arg when the request is
+					* freed: xdata's owner lets it go (NULL: borrowed) */
+	void *xdata_free_arg;
 	void *fid_src;        /* client use: the open file whose FileId this request carries */
 	uint16_t fid_off;     /* client use: offset of that FileId in buf */
 

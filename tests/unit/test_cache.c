@@ -52,7 +52,8 @@ struct io {
 	int is_write;
 	uint64_t off;
 	size_t len;
-	uint8_t *wdata; /* a copy of what was written */
+	uint8_t *wdata; /* a copy of what was written, or the lent buffer */
+	struct smbc_lend lend; /* owner NULL: wdata is our copy */
 	smbc_read_cb rcb;
 	smbc_write_cb wcb;
 	void *arg;
@@ -100,11 +101,12 @@ int smbc_read_async(struct smb_client *c, struct smbc_file *f, uint64_t off, siz
 }
 
 int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *data,
-		     size_t len, smbc_write_cb cb, void *arg)
+		     size_t len, const struct smbc_lend *lend, smbc_write_cb cb, void *arg)
 {
 	struct io *io;
 	(void)c;
 	(void)f;
+
 	if (submit_fail) {
 		int rc = submit_fail;
 		submit_fail = 0;
@@ -114,8 +116,14 @@ int smbc_write_async(struct smb_client *c, struct smbc_file *f, uint64_t off, co
 	io->is_write = 1;
 	io->off = off;
 	io->len = len;
-	io->wdata = malloc(len);
-	memcpy(io->wdata, data, len);
+	if (lend) {
+		lend->get(lend->owner);
+		io->lend = *lend;
+		io->wdata = (uint8_t *)data;
+	} else {
+		io->wdata = malloc(len);
+		memcpy(io->wdata, data, len);
+	}
 	io->wcb = cb;
 	io->arg = arg;
 	enqueue(io);
@@ -153,7 +161,10 @@ static void complete(struct io *io, ssize_t rc)
 {
 	if (io->is_write) {
 		io->wcb(io->arg, rc);
-		free(io->wdata);
+		if (io->lend.owner)
+			io->lend.put(io->lend.owner);
+		else
+			free(io->wdata);
 	} else if (rc < 0) {
 		io->rcb(io->arg, rc, NULL, NULL);
 	} else {
@@ -1087,6 +1098,61 @@ static void *writer_thread(void *arg)
 	return NULL;
 }
 
+/* A lender counting the WRITEs that hold its buffer. */
+static int lent_refs;
+static void lent_get(void *o)
+{
+	(void)o;
+	__atomic_add_fetch(&lent_refs, 1, __ATOMIC_RELAXED);
+}
+static void lent_put(void *o)
+{
+	(void)o;
+	__atomic_sub_fetch(&lent_refs, 1, __ATOMIC_RELAXED);
+}
+
+START_TEST(test_wb_lent_whole_pieces)
+{
+	struct smbc_lend lend = {.get = lent_get, .put = lent_put, .owner = &lent_refs};
+	uint8_t *big = malloc(2 * WS + 10);
+	struct wb_file *w;
+	struct io *io;
+	int n_lent = 0;
+
+	reset_io();
+	lent_refs = 0;
+	for (size_t j = 0; j < 2 * WS + 10; j++)
+		big[j] = pattern(j);
+	w = wb_new(NULL, NULL, WS, 8 * WS);
+	/* two whole pieces hold the buffer itself; the 10-byte tail is copied */
+	ck_assert_int_eq(wb_write_lent(w, 0, big, 2 * WS + 10, &lend), 2 * WS + 10);
+	ck_assert_int_eq(lent_refs, 2);
+	ck_assert_int_eq(queued(), 2);
+	for (int k = 0; k < 2; k++) {
+		io = take();
+		ck_assert_ptr_eq(io->wdata, big + (size_t)k * WS);
+		complete(io, WS);
+	}
+	ck_assert_int_eq(lent_refs, 0); /* let go once the WRITEs completed */
+	/* behind buffered bytes nothing is lent: the data is coalesced (copied) */
+	ck_assert_int_eq(wb_write_lent(w, 2 * WS + 10, big, WS, &lend), WS);
+	ck_assert_int_eq(lent_refs, 0);
+	/* a failed WRITE lets go too, and its error is latched */
+	ck_assert_int_eq(flush_answered(w), 0);
+	ck_assert_int_eq(wb_write_lent(w, 8 * WS, big, WS, &lend), WS);
+	ck_assert_int_eq(lent_refs, 1);
+	while ((io = take())) {
+		n_lent += io->lend.owner != NULL;
+		complete(io, -EIO);
+	}
+	ck_assert_int_eq(n_lent, 1);
+	ck_assert_int_eq(lent_refs, 0);
+	ck_assert_int_eq(wb_flush(w), -EIO);
+	wb_free(w);
+	free(big);
+}
+END_TEST
+
 START_TEST(test_wb_inflight_bound)
 {
 	struct writer wr;
@@ -1221,6 +1287,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(tr, test_ra_budget_bounds_prefetch);
 	tcase_add_test(tw, test_wb_coalesces_into_wsize);
 	tcase_add_test(tw, test_wb_inflight_bound);
+	tcase_add_test(tw, test_wb_lent_whole_pieces);
 	tcase_add_test(tw, test_wb_error_latched_next_write);
 	tcase_add_test(tw, test_wb_error_latched_flush);
 	tcase_add_test(tw, test_wb_submit_failure);
