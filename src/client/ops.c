@@ -1691,8 +1691,7 @@ static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 	}
 	if (rc == -EAGAIN) {
 		smbc_chan_put(&ch);
-		smbc_replay_push(c, io, 0);
-		return 0;
+		return smbc_replay_try(c, io, 0);
 	}
 	if (rc) {
 		smbc_chan_put(&ch);
@@ -1731,8 +1730,7 @@ static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 	if (rc) {
 		/* the connection died between snapshot and submit: park it */
 		req_put(req);
-		smbc_replay_push(c, io, ch.gen);
-		rc = 0;
+		rc = smbc_replay_try(c, io, ch.gen);
 	}
 	/* else: our reference passes to io_done, which puts it */
 	smbc_chan_put(&ch);

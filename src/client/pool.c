@@ -181,6 +181,23 @@ int smbc_wait_reconnect(struct smb_client *c, uint64_t gen_seen)
 	return rc;
 }
 
+int smbc_replay_try(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->lock);
+		return -EIO;
+	}
+	if (!smbc_io_parked_ns(io))
+		smbc_io_set_parked_ns(io, mono_ns());
+	smbc_io_set_next(io, c->replay);
+	c->replay = io;
+	want_reconnect(c, gen_seen);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
 void smbc_replay_push(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen)
 {
 	pthread_mutex_lock(&c->lock);

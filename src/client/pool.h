@@ -56,6 +56,12 @@ uint64_t smbc_gen(struct smb_client *c);
 
 /* Park async I/O until the connection is back (any thread, incl. loop threads). */
 void smbc_replay_push(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen);
+/*
+ * smbc_replay_push for a submitter: when the client is stopping, -EIO and io
+ * untouched (its caller fails it, outside whatever locks it holds: failing
+ * it here would run its completion under them).
+ */
+int smbc_replay_try(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen);
 
 /* Start/stop the reconnect thread. Stop fails parked I/O with -EIO. */
 int smbc_pool_start(struct smb_client *c);

@@ -310,9 +310,13 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	files_sync(fs, ino, 0, FILES_DROP_DATA);
 	if (fh->wb) {
 		struct smbc_lend lend;
-		/* WRITEs of whole wsize pieces send straight from FUSE's buffer */
+		size_t piece = fs->p.wsize;
+		if (fs->client->max_write && piece > fs->client->max_write)
+			piece = fs->client->max_write;
+		/* WRITEs of whole wsize pieces send straight from FUSE's buffer
+		 * (a smaller write is copied: it would pin a whole request buffer) */
 		w = wb_write_lent(fh->wb, (uint64_t)off, buf, size,
-				  fs_loop_lend(buf, size, &lend) ? &lend : NULL);
+				  size >= piece && fs_loop_lend(buf, size, &lend) ? &lend : NULL);
 		if (w < 0) {
 			fuse_reply_err(req, (int)-w);
 		} else {
