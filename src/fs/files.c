@@ -262,7 +262,7 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 	pthread_mutex_init(&fs->files_lock, NULL);
 	pthread_cond_init(&fs->files_cond, NULL);
 	/* Readahead memory for the whole mount: room for several streams at full window. */
-	fs->ra_budget.limit = p->rasize * 8 > 64u * 1024 * 1024 ? p->rasize * 8 : 64u * 1024 * 1024;
+	fs->ra_budget.limit = p->rasize * 4 > 64u * 1024 * 1024 ? p->rasize * 4 : 64u * 1024 * 1024;
 	fs->itab = itab_new();
 	fs->neg = neg_new(16384, p->attr_timeout);
 	if (p->subdir && *p->subdir)
