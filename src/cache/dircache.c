@@ -252,29 +252,48 @@ int dc_store_new(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, s
 	return store(dc, dir, t, l, 1);
 }
 
-struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
-{
-	struct dc_list *l = NULL;
-	struct dnode *d;
-	int64_t now;
+/* fresh()'s answer for an expired listing kept for its refetch mark. */
+static struct dnode expired_mark;
+#define EXPIRED (&expired_mark)
 
-	if (!dc)
-		return NULL;
-	now = mono_ns();
-	pthread_mutex_lock(&dc->lock);
-	d = find(dc, dir);
+/*
+ * Lock held. dir's listing if it may be served (*remaining, if not NULL,
+ * gets how long); NULL if there is none, a change is in progress or it
+ * expired (then dropped); EXPIRED if it expired but is kept for a refetch
+ * (edited by local changes and small: dc_absent's DC_REFETCH).
+ */
+static struct dnode *fresh(struct dircache *dc, uint64_t dir, double *remaining)
+{
+	struct dnode *d = find(dc, dir);
+	int64_t now = mono_ns();
+
 	if (!d || dc->slot_busy[mix(dir) % SLOTS])
-		goto out;
+		return NULL;
 	if (d->watched && is_watched(dc, dir)) {
 		if (remaining)
 			*remaining = (double)dc->ttl_ns / 1e9;
 	} else if (d->expires_ns <= now) {
-		if (!d->edited || d->l->n > REFETCH_MAX)
-			drop(dc, d); /* else kept for dc_absent's DC_REFETCH */
-		goto out;
+		if (d->edited && d->l->n <= REFETCH_MAX)
+			return EXPIRED;
+		drop(dc, d);
+		return NULL;
 	} else if (remaining) {
 		*remaining = (double)(d->expires_ns - now) / 1e9;
 	}
+	return d;
+}
+
+struct dc_list *dc_lookup(struct dircache *dc, uint64_t dir, double *remaining)
+{
+	struct dc_list *l = NULL;
+	struct dnode *d;
+
+	if (!dc)
+		return NULL;
+	pthread_mutex_lock(&dc->lock);
+	d = fresh(dc, dir, remaining);
+	if (!d || d == EXPIRED)
+		goto out;
 	lru_unlink(dc, d);
 	lru_front(dc, d);
 	l = dc_list_get(d->l);
@@ -482,28 +501,16 @@ void dc_note_rename(struct dircache *dc, uint64_t dir, const char *name, uint64_
 int dc_absent(struct dircache *dc, uint64_t dir, const char *name, double *remaining)
 {
 	struct dnode *d;
-	int64_t now;
 	int ans = DC_UNKNOWN;
 
 	if (!dc || !is_ascii(name))
 		return DC_UNKNOWN;
-	now = mono_ns();
 	pthread_mutex_lock(&dc->lock);
-	d = find(dc, dir);
-	if (!d || dc->slot_busy[mix(dir) % SLOTS])
+	d = fresh(dc, dir, remaining);
+	if (d == EXPIRED)
+		ans = DC_REFETCH; /* kept for its mark; the fetch replaces it */
+	if (!d || d == EXPIRED)
 		goto out;
-	if (d->watched && is_watched(dc, dir)) {
-		if (remaining)
-			*remaining = (double)dc->ttl_ns / 1e9;
-	} else if (d->expires_ns <= now) {
-		if (d->edited && d->l->n <= REFETCH_MAX)
-			ans = DC_REFETCH; /* kept for its mark; the fetch replaces it */
-		else
-			drop(dc, d);
-		goto out;
-	} else if (remaining) {
-		*remaining = (double)(d->expires_ns - now) / 1e9;
-	}
 	if (d->edited && where(d->l, name) == -1)
 		ans = DC_ABSENT;
 out:

@@ -1428,6 +1428,50 @@ out:
 }
 
 /*
+ * A synchronous WRITE of len bytes at off on f, borrowing data (the caller's
+ * buffer outlives the call). NULL when memory is short or it cannot be encoded.
+ */
+static struct smb_req *write_req_build(struct smb_client *c, struct smbc_file *f, uint64_t off,
+				       const void *data, size_t len)
+{
+	struct smb_req *req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN);
+	struct write_req wr;
+	struct wbuf w;
+
+	if (!req)
+		return NULL;
+	memset(&wr, 0, sizeof(wr));
+	wr.length = (uint32_t)len;
+	wr.offset = off;
+	wr.file_id = smbc_related_fid;
+	w = wbuf_init(req_body(req), req_body_cap(req));
+	if (write_req_encode_hdr(&w, &wr)) {
+		req_put(req);
+		return NULL;
+	}
+	req_set_body_len(req, w.off);
+	req->xdata = data;
+	req->xlen = len;
+	smbc_set_fid_src(req, f, FID_OFF_WRITE);
+	req->credit_charge = smbc_credits_for(c, len);
+	return req;
+}
+
+/* Bytes the answered WRITE req of len bytes wrote, or -errno. */
+static ssize_t write_req_result(const struct smb_req *req, size_t len)
+{
+	struct write_resp resp;
+
+	if (req->status != STATUS_SUCCESS)
+		return smbc_status_rc(req);
+	if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > len) {
+		LOG_WARN("malformed WRITE response from server");
+		return -EIO;
+	}
+	return resp.count;
+}
+
+/*
  * WRITE + SET_INFO as one related compound: the SET_INFO names the WRITE's
  * handle through the related FileId and runs after it (MS-SMB2 3.3.5.2.7.2),
  * so the times it sets are not stamped over by the write.
@@ -1436,53 +1480,30 @@ int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
 			const void *data, size_t len, uint8_t cls, const uint8_t *buf,
 			uint32_t blen)
 {
-	struct write_req wr;
-	struct write_resp resp;
 	struct smb_req *req, *si, *head;
-	struct wbuf w;
+	ssize_t n;
 	int rc;
 
 	if (len > UINT32_MAX || len == 0)
 		return -EINVAL;
-	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN);
+	req = write_req_build(c, f, off, data, len);
 	si = smbc_set_info_req(c, &smbc_related_fid, cls, buf, blen);
 	if (!req || !si) {
 		req_put(req);
 		req_put(si);
 		return -ENOMEM;
 	}
-	memset(&wr, 0, sizeof(wr));
-	wr.length = (uint32_t)len;
-	wr.offset = off;
-	wr.file_id = smbc_related_fid;
-	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (write_req_encode_hdr(&w, &wr)) {
-		req_put(req);
-		req_put(si);
-		return -EIO;
-	}
-	req_set_body_len(req, w.off);
-	req->xdata = data; /* the caller's buffer outlives this synchronous call */
-	req->xlen = len;
-	smbc_set_fid_src(req, f, FID_OFF_WRITE);
-	req->credit_charge = smbc_credits_for(c, len);
 	si->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
 	req->chain_next = si;
 	head = req;
 	rc = smbc_call_chain(c, &head);
 	if (rc)
 		goto out;
-	if (head->status != STATUS_SUCCESS) {
-		rc = smbc_status_rc(head);
-		goto out;
-	}
-	if (write_resp_decode(head->resp, head->resp_len, &resp) || resp.count > len) {
-		LOG_WARN("malformed WRITE response from server");
-		rc = -EIO;
-		goto out;
-	}
-	if (resp.count < len) {
-		rc = -EIO; /* a short write: the caller was told it all went */
+	n = write_req_result(head, len);
+	if (n >= 0 && (size_t)n < len)
+		n = -EIO; /* a short write: the caller was told it all went */
+	if (n < 0) {
+		rc = (int)n;
 		goto out;
 	}
 	si = head->chain_next;
@@ -1498,45 +1519,17 @@ out:
 ssize_t smbc_write(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *buf,
 		   size_t len)
 {
-	struct write_req wr;
-	struct write_resp resp;
 	struct smb_req *req;
-	struct wbuf w;
 	ssize_t rc;
 
 	if (len > UINT32_MAX || len == 0)
 		return len ? -EINVAL : 0;
-	req = mkreq(c, SMB2_WRITE, SMB2_WRITE_REQ_HDR_LEN);
+	req = write_req_build(c, f, off, buf, len);
 	if (!req)
 		return -ENOMEM;
-	memset(&wr, 0, sizeof(wr));
-	wr.length = (uint32_t)len;
-	wr.offset = off;
-	wr.file_id = smbc_related_fid;
-	w = wbuf_init(req_body(req), req_body_cap(req));
-	if (write_req_encode_hdr(&w, &wr)) {
-		req_put(req);
-		return -EIO;
-	}
-	req_set_body_len(req, w.off);
-	req->xdata = buf; /* the caller's buffer outlives this synchronous call */
-	req->xlen = len;
-	smbc_set_fid_src(req, f, FID_OFF_WRITE);
-	req->credit_charge = smbc_credits_for(c, len);
 	rc = smbc_call_chain(c, &req);
-	if (rc)
-		goto out;
-	if (req->status != STATUS_SUCCESS) {
-		rc = smbc_status_rc(req);
-		goto out;
-	}
-	if (write_resp_decode(req->resp, req->resp_len, &resp) || resp.count > len) {
-		LOG_WARN("malformed WRITE response from server");
-		rc = -EIO;
-		goto out;
-	}
-	rc = resp.count;
-out:
+	if (!rc)
+		rc = write_req_result(req, len);
 	req_put(req);
 	return rc;
 }

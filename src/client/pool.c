@@ -200,19 +200,8 @@ int smbc_replay_try(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen)
 
 void smbc_replay_push(struct smb_client *c, struct smbc_io *io, uint64_t gen_seen)
 {
-	pthread_mutex_lock(&c->lock);
-	if (c->stopping) {
-		pthread_mutex_unlock(&c->lock);
-		smbc_io_fail(io, -EIO);
-		return;
-	}
-	if (!smbc_io_parked_ns(io))
-		smbc_io_set_parked_ns(io, mono_ns());
-	smbc_io_set_next(io, c->replay);
-	c->replay = io;
-	want_reconnect(c, gen_seen);
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
+	if (smbc_replay_try(c, io, gen_seen))
+		smbc_io_fail(io, -EIO); /* unmounting: nothing will send it again */
 }
 
 /* Soft mounts: parked I/O older than the soft timeout fails. Lock held; returns the expired. */
