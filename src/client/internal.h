@@ -72,6 +72,10 @@ int smbc_file_fid(struct smbc_file *f, uint64_t gen, struct smb2_file_id *fid);
 struct smb2_lock_element;
 void smbc_file_note_locks(struct smbc_file *f, const struct smb2_lock_element *e, uint16_t n);
 
+/* Before a request naming path other than by CREATE (a rename's or link's
+ * target): create the files created later that it could observe. */
+void smbc_settle(struct smb_client *c, const char *path);
+
 /* Loop thread: an unsolicited OPLOCK_BREAK (lease break) arrived on conn. */
 void smbc_on_break(struct smb_client *c, struct smb_conn *conn, const uint8_t *pdu, size_t len);
 

@@ -73,10 +73,26 @@ struct smbc_file {
 	 * taken again after a reopen by path */
 	struct smb2_lock_element *locks;
 	size_t nlocks, locks_cap;
-	/* c->files list and the reconnect thread's hold (protected by c->lock) */
+	/* c->files list (c->later while `later`; pprev NULL: on neither) and the
+	 * reconnect or settling thread's hold (protected by c->lock) */
 	struct smbc_file *next, **pprev;
 	int busy;
+	/* smbc_open_later: not created on the server yet (atomic; cleared under lock) */
+	int later;
+	int64_t later_since;       /* CLOCK_MONOTONIC ns of smbc_open_later */
 };
+
+static int64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Set while this thread builds CREATEs that must not settle pending creates
+ * (their own, or a reopen's: see smbc_settle). */
+static __thread int tls_no_settle;
+static void settle(struct smb_client *c, const char *path);
 
 /* How a CREATE asks for a durable handle. */
 struct dh_args {
@@ -161,6 +177,7 @@ static int rc_needs_reconnect(int rc)
 
 static int file_reopen_locked(struct smbc_file *f, uint64_t gen);
 static int relock_locked(struct smbc_file *f, uint64_t gen);
+static int create_later_locked(struct smbc_file *f);
 
 /*
  * FileId of f valid on generation gen: reopens by path if the file was
@@ -170,6 +187,8 @@ static int file_fid_for(struct smbc_file *f, uint64_t gen, struct smb2_file_id *
 {
 	int rc = 0;
 	pthread_mutex_lock(&f->lock);
+	if (f->later)
+		(void)create_later_locked(f); /* its first use creates it */
 	if (f->err)
 		rc = f->err;
 	else if (f->locks_lost)
@@ -359,9 +378,13 @@ static struct smb_req *create_req_dh(struct smb_client *c, const char *path,
 	uint8_t ctxbuf[256];
 	struct wbuf cw = wbuf_init(ctxbuf, sizeof(ctxbuf));
 	struct cctx_list l;
-	struct smb_req *req = mkreq(c, SMB2_CREATE, 256 + sizeof(ctxbuf) + NAME_CAP);
+	struct smb_req *req;
 	struct wbuf w;
 
+	/* whatever this CREATE may see of a file created later must exist first */
+	if (!tls_no_settle)
+		settle(c, path);
+	req = mkreq(c, SMB2_CREATE, 256 + sizeof(ctxbuf) + NAME_CAP);
 	if (!req)
 		return NULL;
 	memset(&cr, 0, sizeof(cr));
@@ -666,6 +689,7 @@ int smbc_rename(struct smb_client *c, const char *from, const char *to, int repl
 
 	if (fscc_rename_encode(&w, replace, to))
 		return -ENAMETOOLONG;
+	smbc_settle(c, to); /* a file created later under the target name is replaced */
 	q = smbc_set_info_req(c, &smbc_related_fid, FileRenameInformation, buf, (uint32_t)w.off);
 	if (!q)
 		return -ENOMEM;
@@ -708,12 +732,39 @@ struct create_out {
 	uint32_t dh_flags;
 };
 
+/* The answer to a CREATE sent with a (and dh) on generation gen: o and resp, or -errno. */
+static int create_answer(const struct smb_req *req, const struct smbc_open_args *a,
+			 const struct dh_args *dh, uint64_t gen, struct create_out *o,
+			 struct create_resp *resp)
+{
+	struct create_ctx cx;
+
+	if (req->status != STATUS_SUCCESS)
+		return smbc_status_rc(req);
+	if (create_resp_decode(req->resp, req->resp_len, resp))
+		return -EIO;
+	o->fid = resp->file_id;
+	o->gen = gen;
+	o->lease = granted_lease(resp, a->lease_key);
+	o->durable = 0;
+	o->dh_flags = 0;
+	if (dh && dh->mode == DH_REQUEST &&
+	    cctx_find(resp->contexts, resp->contexts_len, "DH2Q", 4, &cx) == 1) {
+		uint32_t timeout;
+		if (!cctx_decode_dh2q(&cx, &timeout, &o->dh_flags))
+			o->durable = 1;
+	} else if (dh && dh->mode == DH_RECONNECT) {
+		o->durable = 1; /* the reconnected open stays durable */
+		o->dh_flags = dh->flags;
+	}
+	return 0;
+}
+
 static int do_create(struct smb_client *c, const char *path, const struct smbc_open_args *a,
 		     const struct dh_args *dh, struct create_out *o, struct smb_stat *st,
 		     uint32_t *action)
 {
 	struct create_resp resp;
-	struct create_ctx cx;
 	struct smb_req *req = create_req_dh(c, path, a, dh), *q = NULL;
 	uint64_t gen;
 	int rc;
@@ -732,30 +783,10 @@ static int do_create(struct smb_client *c, const char *path, const struct smbc_o
 		req->chain_next = q;
 	}
 	rc = smbc_call_chain_gen(c, &req, &gen);
+	if (!rc)
+		rc = create_answer(req, a, dh, gen, o, &resp);
 	if (rc)
 		goto out;
-	if (req->status != STATUS_SUCCESS) {
-		rc = smbc_status_rc(req);
-		goto out;
-	}
-	if (create_resp_decode(req->resp, req->resp_len, &resp)) {
-		rc = -EIO;
-		goto out;
-	}
-	o->fid = resp.file_id;
-	o->gen = gen;
-	o->lease = granted_lease(&resp, a->lease_key);
-	o->durable = 0;
-	o->dh_flags = 0;
-	if (dh && dh->mode == DH_REQUEST &&
-	    cctx_find(resp.contexts, resp.contexts_len, "DH2Q", 4, &cx) == 1) {
-		uint32_t timeout;
-		if (!cctx_decode_dh2q(&cx, &timeout, &o->dh_flags))
-			o->durable = 1;
-	} else if (dh && dh->mode == DH_RECONNECT) {
-		o->durable = 1; /* the reconnected open stays durable */
-		o->dh_flags = dh->flags;
-	}
 	if (st) {
 		q = req->chain_next;
 		if (q->status == STATUS_SUCCESS || q->status == STATUS_BUFFER_OVERFLOW)
@@ -879,7 +910,7 @@ static void reopen_lease_changed(struct smbc_file *f, uint32_t old, uint32_t now
 		(void)fn(arg, f->lease_key, by_path ? 0 : now, 0);
 }
 
-static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
+static int reopen_locked(struct smbc_file *f, uint64_t gen)
 {
 	uint32_t old_lease = __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
 	struct smb_client *c = f->c;
@@ -957,15 +988,28 @@ static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
 	return relock_locked(f, gen);
 }
 
-int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
-	      struct smbc_file **out, struct smb_stat *st, uint32_t *action)
+/*
+ * A reopen only finds what already exists: it must not wait for creates
+ * pending elsewhere (another thread may hold one of those files' locks while
+ * it waits for this reconnect).
+ */
+static int file_reopen_locked(struct smbc_file *f, uint64_t gen)
+{
+	int rc;
+	tls_no_settle++;
+	rc = reopen_locked(f, gen);
+	tls_no_settle--;
+	return rc;
+}
+
+/* A file object for path, not open yet; NULL when memory is short. */
+static struct smbc_file *file_alloc(struct smb_client *c, const char *path,
+				    const struct smbc_open_args *a)
 {
 	struct smbc_file *f = calloc(1, sizeof(*f));
-	int rc;
-	uint64_t seq;
 
 	if (!f)
-		return -ENOMEM;
+		return NULL;
 	f->c = c;
 	f->args = *a;
 	if (a->lease_key) {
@@ -975,7 +1019,7 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 	f->path = strdup(path);
 	if (!f->path) {
 		free(f);
-		return -ENOMEM;
+		return NULL;
 	}
 	pthread_mutex_init(&f->lock, NULL);
 	/* Servers make an open durable only with a handle lease (MS-SMB2
@@ -983,43 +1027,264 @@ int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_arg
 	 * any other; the open just stops being durable then. */
 	if (f->args.lease_key && dh2_supported(c))
 		f->args.lease_state |= SMB2_LEASE_HANDLE_CACHING;
+	return f;
+}
+
+static void file_destroy(struct smbc_file *f)
+{
+	pthread_mutex_destroy(&f->lock);
+	free(f->locks);
+	free(f->path);
+	free(f);
+}
+
+static uint64_t break_seq(struct smb_client *c)
+{
+	uint64_t seq;
 	pthread_mutex_lock(&c->lock);
 	seq = c->break_seq;
 	pthread_mutex_unlock(&c->lock);
-	{
-		struct create_out o;
-		struct dh_args dh;
-		dh_request(c, f, &dh);
-		rc = do_create(c, path, &f->args, &dh, &o, st, action);
-		if (!rc) {
-			f->fid = o.fid;
-			f->gen = o.gen;
-			f->lease = o.lease;
-			f->durable = o.durable;
-			f->dh_flags = o.dh_flags;
-			LOG_TRACE("opened %s: lease 0x%x (asked 0x%x), durable %d", path, o.lease,
-				  f->args.lease_state, o.durable);
-		}
-	}
-	if (rc) {
-		pthread_mutex_destroy(&f->lock);
-		free(f->path);
-		free(f);
-		return rc;
-	}
+	return seq;
+}
+
+/* c->lock held: put f on list *head. */
+static void list_on(struct smbc_file *f, struct smbc_file **head)
+{
+	f->next = *head;
+	if (f->next)
+		f->next->pprev = &f->next;
+	f->pprev = head;
+	*head = f;
+}
+
+/* c->lock held: take f off whichever list it is on. */
+static void list_off(struct smbc_file *f)
+{
+	if (!f->pprev)
+		return;
+	*f->pprev = f->next;
+	if (f->next)
+		f->next->pprev = f->pprev;
+	f->pprev = NULL;
+	f->next = NULL;
+}
+
+/* f's CREATE succeeded (o): it is open; list it for reconnects. seq: break_seq before. */
+static void file_opened(struct smbc_file *f, const struct create_out *o, uint64_t seq)
+{
+	struct smb_client *c = f->c;
+
+	f->fid = o->fid;
+	f->gen = o->gen;
+	f->lease = o->lease;
+	f->durable = o->durable;
+	f->dh_flags = o->dh_flags;
+	LOG_TRACE("opened %s: lease 0x%x (asked 0x%x), durable %d", f->path, o->lease,
+		  f->args.lease_state, o->durable);
 	pthread_mutex_lock(&c->lock);
 	/* a break of our lease that came before we were listed (smbc_on_break) */
 	for (int i = 0; f->args.lease_key && i < 16; i++)
 		if (c->breaks[i].seq > seq && memcmp(c->breaks[i].key, f->lease_key, 16) == 0)
 			f->lease &= c->breaks[i].state;
-	f->next = c->files;
-	if (f->next)
-		f->next->pprev = &f->next;
-	f->pprev = &c->files;
-	c->files = f;
+	if (f->later) {
+		__atomic_store_n(&f->later, 0, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&c->nlater, 1, __ATOMIC_RELAXED);
+	}
+	list_off(f);
+	list_on(f, &c->files);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+	      struct smbc_file **out, struct smb_stat *st, uint32_t *action)
+{
+	struct smbc_file *f = file_alloc(c, path, a);
+	struct create_out o;
+	struct dh_args dh;
+	uint64_t seq;
+	int rc;
+
+	if (!f)
+		return -ENOMEM;
+	seq = break_seq(c);
+	dh_request(c, f, &dh);
+	rc = do_create(c, path, &f->args, &dh, &o, st, action);
+	if (rc) {
+		file_destroy(f);
+		return rc;
+	}
+	file_opened(f, &o, seq);
+	*out = f;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ creates done later */
+
+/*
+ * smbc_open_later: a new file the server hears of only when it is first
+ * used, ideally in one compound with its data (smbc_write_set_info). Until
+ * then nobody but this client can see it, so it holds whatever lease it
+ * asks for. Whatever could observe it on the server first creates it: a use
+ * of its handle (file_fid_for), or a CREATE by a path at, above or beside it
+ * (settle, from create_req_dh).
+ */
+int smbc_open_later(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+		    struct smbc_file **out)
+{
+	struct smbc_file *f = file_alloc(c, path, a);
+
+	if (!f)
+		return -ENOMEM;
+	f->later = 1;
+	f->later_since = mono_now_ns();
+	f->lease = f->args.lease_key ? f->args.lease_state : 0;
+	pthread_mutex_lock(&c->lock);
+	list_on(f, &c->later);
+	__atomic_add_fetch(&c->nlater, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->lock);
 	*out = f;
 	return 0;
+}
+
+int smbc_file_later(struct smbc_file *f)
+{
+	return __atomic_load_n(&f->later, __ATOMIC_RELAXED);
+}
+
+int smbc_leases_on(struct smb_client *c)
+{
+	return c->opts.leases && c->dialect >= SMB2_DIALECT_0210 &&
+	       (c->server_caps & SMB2_GLOBAL_CAP_LEASING);
+}
+
+/*
+ * f->lock held, f->later: the CREATE of f (rc, o) was answered. On success f
+ * is an open file like any other; told a lesser lease than it assumed, the
+ * layers above hear it as a lease break. On failure f is lost: every use
+ * returns the error (-EEXIST: someone else made the name meanwhile).
+ */
+static int created_later(struct smbc_file *f, int rc, const struct create_out *o, uint64_t seq)
+{
+	struct smb_client *c = f->c;
+	uint32_t assumed = f->lease;
+
+	if (rc) {
+		LOG_DBG("creating %s failed: %s", f->path, strerror(-rc));
+		f->err = rc;
+		pthread_mutex_lock(&c->lock);
+		__atomic_store_n(&f->later, 0, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&c->nlater, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&f->lease, 0, __ATOMIC_RELAXED);
+		list_off(f);
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	file_opened(f, o, seq);
+	reopen_lease_changed(f, assumed, f->lease, 0);
+	return 0;
+}
+
+/* f->lock held, f->later: create it now (one round trip). */
+static int create_later_locked(struct smbc_file *f)
+{
+	struct smb_client *c = f->c;
+	uint64_t seq = break_seq(c);
+	struct create_out o;
+	struct dh_args dh;
+	int rc;
+
+	dh_request(c, f, &dh);
+	tls_no_settle++;
+	rc = do_create(c, f->path, &f->args, &dh, &o, NULL, NULL);
+	tls_no_settle--;
+	return created_later(f, rc, &o, seq);
+}
+
+int smbc_create_now(struct smb_client *c, struct smbc_file *f)
+{
+	int rc;
+	(void)c;
+	pthread_mutex_lock(&f->lock);
+	if (f->later)
+		(void)create_later_locked(f);
+	rc = f->err;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Would a CREATE of path see fpath: the same name, a name below it, or one beside it? */
+static int observes(const char *path, const char *fpath)
+{
+	size_t n = strlen(path);
+	const char *a, *b;
+
+	if (!n || (!strncasecmp(path, fpath, n) && (fpath[n] == '/' || !fpath[n])))
+		return 1;
+	a = strrchr(path, '/');
+	b = strrchr(fpath, '/');
+	n = a ? (size_t)(a - path) : 0;
+	return n == (b ? (size_t)(b - fpath) : 0) && !strncasecmp(path, fpath, n);
+}
+
+/* Create the files pending creation for which match(f, arg) says so (f->lock held). */
+static void create_matching(struct smb_client *c, int (*match)(struct smbc_file *, const void *),
+			    const void *arg)
+{
+	struct smbc_file *list[64];
+	size_t n = 0;
+
+	if (!__atomic_load_n(&c->nlater, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (struct smbc_file *f = c->later; f && n < 64; f = f->next) {
+		f->busy++;
+		list[n++] = f;
+	}
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct smbc_file *f = list[i];
+		pthread_mutex_lock(&f->lock);
+		if (f->later && match(f, arg))
+			(void)create_later_locked(f);
+		pthread_mutex_unlock(&f->lock);
+	}
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n; i++)
+		list[i]->busy--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int seen_by(struct smbc_file *f, const void *path)
+{
+	return observes(path, f->path);
+}
+
+/*
+ * Before a CREATE of path: create the files pending creation that it could
+ * observe, so the server's answer (a listing, ENOENT, a rename over) agrees
+ * with what this client already told its callers.
+ */
+static void settle(struct smb_client *c, const char *path)
+{
+	create_matching(c, seen_by, path);
+}
+
+void smbc_settle(struct smb_client *c, const char *path)
+{
+	if (!tls_no_settle)
+		settle(c, path);
+}
+
+static int older_than(struct smbc_file *f, const void *before_ns)
+{
+	return f->later_since <= *(const int64_t *)before_ns;
+}
+
+void smbc_create_due(struct smb_client *c, double age)
+{
+	int64_t before = mono_now_ns() - (int64_t)(age * 1e9);
+	create_matching(c, older_than, &before);
 }
 
 /*
@@ -1110,9 +1375,10 @@ uint32_t smbc_file_lease(struct smbc_file *f)
 {
 	/*
 	 * A handle of an older connection holds no lease until it is reopened:
-	 * the server may have broken it meanwhile, with nobody to tell.
+	 * the server may have broken it meanwhile, with nobody to tell. A file
+	 * not created yet holds what it asked for.
 	 */
-	if (__atomic_load_n(&f->gen, __ATOMIC_RELAXED) != smbc_gen(f->c))
+	if (!__atomic_load_n(&f->later, __ATOMIC_RELAXED) && __atomic_load_n(&f->gen, __ATOMIC_RELAXED) != smbc_gen(f->c))
 		return 0;
 	return __atomic_load_n(&f->lease, __ATOMIC_RELAXED);
 }
@@ -1142,10 +1408,11 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 
 	if (!f)
 		return 0;
+	/* a file created later that nothing used: its callers were told it exists */
+	if (smbc_file_later(f) && smbc_create_now(c, f))
+		LOG_WARN("%s could not be created on the server", f->path);
 	pthread_mutex_lock(&c->lock);
-	*f->pprev = f->next;
-	if (f->next)
-		f->next->pprev = f->pprev;
+	list_off(f);
 	while (f->busy) /* the reconnect thread is reopening it */
 		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
@@ -1171,10 +1438,7 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 		smbc_chan_put(&ch);
 	}
 	pthread_mutex_unlock(&f->lock);
-	pthread_mutex_destroy(&f->lock);
-	free(f->locks);
-	free(f->path);
-	free(f);
+	file_destroy(f);
 	return rc;
 }
 
@@ -1476,16 +1740,101 @@ static ssize_t write_req_result(const struct smb_req *req, size_t len)
  * handle through the related FileId and runs after it (MS-SMB2 3.3.5.2.7.2),
  * so the times it sets are not stamped over by the write.
  */
+/*
+ * The results of a WRITE of len bytes and a SET_INFO, each if it was sent
+ * (NULL: not), answered in one chain: 0 or the first failure.
+ */
+static int write_set_info_result(const struct smb_req *wr, size_t len, const struct smb_req *si)
+{
+	if (wr) {
+		ssize_t n = write_req_result(wr, len);
+		if (n >= 0 && (size_t)n < len)
+			n = -EIO; /* a short write: the caller was told it all went */
+		if (n < 0)
+			return (int)n;
+	}
+	if (si && si->status != STATUS_SUCCESS)
+		return smbc_status_rc(si);
+	return 0;
+}
+
+/*
+ * f->lock held, f->later: CREATE f, then WRITE and SET_INFO on it (each when
+ * asked for), as one related compound: a new small file in one round trip.
+ */
+static int create_write_set_info_locked(struct smb_client *c, struct smbc_file *f, uint64_t off,
+					const void *data, size_t len, uint8_t cls,
+					const uint8_t *buf, uint32_t blen)
+{
+	uint64_t seq = break_seq(c), gen = 0;
+	struct smb_req *cr, *wr = NULL, *si = NULL, *head, **tail;
+	struct create_resp resp;
+	struct create_out o;
+	struct dh_args dh;
+	int rc;
+
+	dh_request(c, f, &dh);
+	tls_no_settle++;
+	cr = create_req_dh(c, f->path, &f->args, &dh);
+	tls_no_settle--;
+	if (len)
+		wr = write_req_build(c, f, off, data, len);
+	if (blen)
+		si = smbc_set_info_req(c, &smbc_related_fid, cls, buf, blen);
+	if (!cr || (len && !wr) || (blen && !si)) {
+		req_put(cr);
+		req_put(wr);
+		req_put(si);
+		return -ENOMEM;
+	}
+	head = cr;
+	tail = &cr->chain_next;
+	if (wr) {
+		wr->fid_src = NULL; /* the CREATE's handle, named by the related FileId */
+		wr->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+		*tail = wr;
+		tail = &wr->chain_next;
+	}
+	if (si) {
+		si->flags |= SMB2_FLAGS_RELATED_OPERATIONS;
+		*tail = si;
+	}
+	rc = smbc_call_chain_gen(c, &head, &gen);
+	if (!rc)
+		rc = create_answer(head, &f->args, &dh, gen, &o, &resp);
+	rc = created_later(f, rc, &o, seq);
+	if (!rc)
+		rc = write_set_info_result(wr ? head->chain_next : NULL, len,
+					   si ? nth(head, wr ? 2 : 1) : NULL);
+	smbc_put_chain(head);
+	return rc;
+}
+
+/*
+ * WRITE + SET_INFO as one related compound: the SET_INFO names the WRITE's
+ * handle through the related FileId and runs after it (MS-SMB2 3.3.5.2.7.2),
+ * so the times it sets are not stamped over by the write. A file created
+ * later is created in the same compound.
+ */
 int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
 			const void *data, size_t len, uint8_t cls, const uint8_t *buf,
 			uint32_t blen)
 {
 	struct smb_req *req, *si, *head;
-	ssize_t n;
 	int rc;
 
-	if (len > UINT32_MAX || len == 0)
+	if (len > UINT32_MAX || !blen)
 		return -EINVAL;
+	if (smbc_file_later(f)) {
+		pthread_mutex_lock(&f->lock);
+		rc = f->later ? create_write_set_info_locked(c, f, off, data, len, cls, buf, blen)
+			      : 1;
+		pthread_mutex_unlock(&f->lock);
+		if (rc <= 0)
+			return rc;
+	}
+	if (!len)
+		return smbc_set_info_fid(c, f, cls, buf, blen);
 	req = write_req_build(c, f, off, data, len);
 	si = smbc_set_info_req(c, &smbc_related_fid, cls, buf, blen);
 	if (!req || !si) {
@@ -1497,22 +1846,28 @@ int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
 	req->chain_next = si;
 	head = req;
 	rc = smbc_call_chain(c, &head);
-	if (rc)
-		goto out;
-	n = write_req_result(head, len);
-	if (n >= 0 && (size_t)n < len)
-		n = -EIO; /* a short write: the caller was told it all went */
-	if (n < 0) {
-		rc = (int)n;
-		goto out;
-	}
-	si = head->chain_next;
-	if (!si)
-		rc = -EIO;
-	else if (si->status != STATUS_SUCCESS)
-		rc = smbc_status_rc(si);
-out:
+	if (!rc)
+		rc = write_set_info_result(head, len, head->chain_next);
 	smbc_put_chain(head);
+	return rc;
+}
+
+/* A file created later: create it with its first len bytes (one round trip). */
+int smbc_create_write(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *data,
+		      size_t len)
+{
+	int rc = 1;
+
+	if (len > UINT32_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&f->lock);
+	if (f->later)
+		rc = create_write_set_info_locked(c, f, off, data, len, 0, NULL, 0);
+	pthread_mutex_unlock(&f->lock);
+	if (rc > 0) { /* created meanwhile: an ordinary WRITE */
+		ssize_t n = len ? smbc_write(c, f, off, data, len) : smbc_create_now(c, f);
+		rc = n < 0 ? (int)n : (size_t)n < len ? -EIO : 0;
+	}
 	return rc;
 }
 
@@ -1673,7 +2028,9 @@ static int io_submit(struct smb_client *c, struct smbc_io *io, int may_block)
 	rc = smbc_chan_get_io(c, &ch); /* bulk I/O: least loaded channel */
 	if (rc)
 		return rc;
-	if (may_block) {
+	/* (a file created later is created by its first I/O, never on a loop thread:
+	 * write-behind and readahead start on the caller's thread) */
+	if (may_block || smbc_file_later(io->f)) {
 		rc = file_fid_for(io->f, ch.gen, &fid);
 	} else {
 		pthread_mutex_lock(&io->f->lock);

@@ -59,6 +59,32 @@ struct smbc_open_args {
 int smbc_open(struct smb_client *c, const char *path, const struct smbc_open_args *a,
 	      struct smbc_file **out, struct smb_stat *st, uint32_t *action);
 
+/*
+ * A new file created on the server only when first needed: a create the
+ * caller knows cannot collide (the name is absent from a listing it keeps).
+ * a is as for smbc_open (disposition FILE_CREATE or FILE_OPEN_IF...). The
+ * file's first use creates it: I/O or a call on it, smbc_create_now, or
+ * smbc_write_set_info / smbc_create_write in the same compound as its data;
+ * so does a CREATE of this client by a path at, above or beside it. Until
+ * then it holds the lease it asks for; smbc_create_due bounds how long
+ * other clients cannot see it. If the create fails (-EEXIST when
+ * another client made the name meanwhile) every later call on the file
+ * returns that error. Not on a loop thread (a first use blocks).
+ */
+int smbc_open_later(struct smb_client *c, const char *path, const struct smbc_open_args *a,
+		    struct smbc_file **out);
+/* Whether f is still waiting to be created. */
+int smbc_file_later(struct smbc_file *f);
+/* Create f now if it waits; 0 or the error of its create. */
+int smbc_create_now(struct smb_client *c, struct smbc_file *f);
+/* Create f (if it waits) with len (may be 0) bytes at off: one compound. */
+int smbc_create_write(struct smb_client *c, struct smbc_file *f, uint64_t off, const void *data,
+		      size_t len);
+/* Create the files waiting to be created for age seconds or more (a timer's job). */
+void smbc_create_due(struct smb_client *c, double age);
+/* Whether opens get leases on this connection (SMB 2.1+, offered and granted by the server). */
+int smbc_leases_on(struct smb_client *c);
+
 /* Close and free the file (also when the connection is gone). */
 int smbc_close(struct smb_client *c, struct smbc_file *f);
 
@@ -114,7 +140,8 @@ int smbc_set_info_path(struct smb_client *c, const char *path, uint32_t access, 
 		       const uint8_t *buf, uint32_t len);
 /*
  * WRITE len bytes at off then SET_INFO(cls, buf) on f, as one compound (one
- * round trip). 0 when both succeeded (the whole write), else -errno.
+ * round trip); len 0: the SET_INFO only. A file created later is created in
+ * the same compound. 0 when all succeeded (the whole write), else -errno.
  */
 int smbc_write_set_info(struct smb_client *c, struct smbc_file *f, uint64_t off,
 			const void *data, size_t len, uint8_t cls, const uint8_t *buf,

@@ -189,6 +189,7 @@ int smbc_link(struct smb_client *c, const char *from, const char *to, int replac
 	rc = fscc_rename_encode(&w, replace, to);
 	if (rc)
 		return rc == -EMSGSIZE ? -ENAMETOOLONG : rc;
+	smbc_settle(c, to);
 	mids[0] = smbc_set_info_req(c, &smbc_related_fid, FileLinkInformation, buf,
 				    (uint32_t)w.off);
 	mids[1] = query_all_req(c);

@@ -75,6 +75,8 @@ struct smb_client {
 	int64_t down_since_ns;     /* protected by lock: when the connection was lost, 0 = up */
 	struct smbc_io *replay;    /* protected by lock: async I/O waiting for a connection */
 	struct smbc_file *files;   /* protected by lock: open files, reopened after reconnect */
+	struct smbc_file *later;   /* protected by lock: files not created yet (smbc_open_later) */
+	unsigned nlater;           /* atomic; how many are on `later` */
 	/*
 	 * Multichannel (max_channels > 1): further connections bound to the
 	 * session of conn; they share its generation and are replaced with it.

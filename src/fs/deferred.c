@@ -122,6 +122,10 @@ static void *defer_thread(void *arg)
 			pthread_mutex_lock(&d->lock);
 			continue;
 		}
+		/* files created later: other clients see them within a second */
+		pthread_mutex_unlock(&d->lock);
+		smbc_create_due(fs->client, CREATE_LATER_MAX_S);
+		pthread_mutex_lock(&d->lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 500 * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {

@@ -128,6 +128,7 @@ int file_free(struct smbfs *fs, struct smbfs_file *fh)
 	wb_free(fh->wb);
 	rc = smbc_close(fs->client, fh->file);
 	ext_file_free(fs, fh);
+	free(fh->later_name);
 	free(fh);
 	return rc;
 }

@@ -25,6 +25,9 @@ struct smbfs_file {
 	int st_known;
 	unsigned pend;           /* what the server has not been told yet */
 	int accmode;             /* O_RDONLY / O_WRONLY / O_RDWR of the open */
+	/* created later (smbc_open_later): where, until its create is done */
+	fuse_ino_t later_parent;
+	char *later_name;
 };
 
 /* --- files.c: the filesystem object, open files, paths --- */
@@ -142,8 +145,18 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
 			    const struct smb_stat *st, struct fuse_file_info *fi,
 			    struct smbfs_file *fh);
+/*
+ * lazy: create the file on the server only at its first use, ideally with
+ * its data at close (create_later_ok said it may).
+ */
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi);
+	       struct fuse_file_info *fi, int lazy);
+/* A file created later is on the server by this many seconds after its open (deferred.c). */
+#define CREATE_LATER_MAX_S 1.0
+/* Before the create's change bracket: may name in parent be created later? */
+int create_later_ok(struct smbfs *fs, fuse_ino_t parent, const char *name, int flags);
+/* After close's flush of a file created later: 0, or its create failed (undone here). */
+int create_later_done(struct smbfs *fs, struct smbfs_file *fh);
 
 /* --- ops_ext.c: fallocate, lseek, copy_file_range, unlink/rename of open files --- */
 void ext_init(struct smbfs *fs, struct fuse_conn_info *conn);

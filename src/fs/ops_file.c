@@ -368,6 +368,11 @@ void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 */
 		rc = pend_flush_data(fs, fh);
 	}
+	if (fh->later_name) { /* created later: by now, or the error is close()'s */
+		int rc2 = create_later_done(fs, fh);
+		if (!rc)
+			rc = rc2;
+	}
 	ext_flush_locks(fs, ino, fi->lock_owner); /* and the caller's POSIX locks go */
 	fuse_reply_err(req, rc ? -rc : 0);
 }
@@ -422,8 +427,49 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 	}
 }
 
+/*
+ * Creating a file later. `tar x`, `cp -r`, unpacking: open(O_CREAT|O_EXCL),
+ * write, set times, close, file after file. A CREATE at open and the data
+ * and times at close are two round trips per file; when the name is known
+ * absent (the directory's kept listing, which follows this mount's own
+ * changes, says so: dc_absent) the open answers at once and the CREATE goes
+ * with the data and times at close, in one compound (smbc_open_later,
+ * smbc_write_set_info). close() returns only once the server has the file.
+ * Anything that could observe the file on the server first creates it (see
+ * smbc_open_later). Another client creating the same name in between makes
+ * the create fail: close() reports EEXIST and the name is looked up afresh.
+ * A file kept open is created within CREATE_LATER_MAX_S anyway (deferred.c's
+ * timer), so other clients see it about as soon as they would have.
+ * Not with cache=none, nolease, closetimeo=0, O_APPEND or a read-only open.
+ */
+int create_later_ok(struct smbfs *fs, fuse_ino_t parent, const char *name, int flags)
+{
+	return fs->dc && fs->deferred && !fs->p.readonly &&
+	       (flags & O_ACCMODE) != O_RDONLY && !(flags & O_APPEND) &&
+	       smbc_leases_on(fs->client) && dc_absent(fs->dc, parent, name, NULL) == DC_ABSENT;
+}
+
+int create_later_done(struct smbfs *fs, struct smbfs_file *fh)
+{
+	int rc = smbc_create_now(fs->client, fh->file);
+
+	if (rc) {
+		/* the name is not ours: forget what this mount made of it */
+		LOG_WARN("creating a file failed at close: %s", strerror(-rc));
+		itab_unlink(fs->itab, fh->later_parent, fh->later_name);
+		dc_inval(fs->dc, fh->later_parent);
+		if (fs->se)
+			(void)fuse_lowlevel_notify_inval_entry(fs->se, fh->later_parent,
+							       fh->later_name,
+							       strlen(fh->later_name));
+	}
+	free(fh->later_name);
+	fh->later_name = NULL;
+	return rc;
+}
+
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
+	       struct fuse_file_info *fi, int lazy)
 {
 	struct smbfs *fs = fs_of(req);
 	struct smbc_open_args a;
@@ -457,9 +503,21 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	a.attrs = (mode & 0222) ? FILE_ATTRIBUTE_ARCHIVE
 				: (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_READONLY);
 	rc = ino_path(fs, parent, name, path, sizeof(path));
-	if (!rc)
+	if (!rc && lazy && (fh->later_name = strdup(name))) {
+		struct timespec now;
+		a.disposition = FILE_CREATE; /* a collision is an error, never another's file */
+		fh->later_parent = parent;
+		rc = smbc_open_later(fs->client, path, &a, &fh->file);
+		memset(&st, 0, sizeof(st));
+		clock_gettime(CLOCK_REALTIME, &now);
+		st.btime = st.atime = st.mtime = st.ctime = now;
+		st.attrs = a.attrs;
+		st.nlink = 1;
+	} else if (!rc) {
 		rc = open_leased(fs, fh, path, &a, &st); /* one compound */
+	}
 	if (rc) {
+		free(fh->later_name);
 		free(fh);
 		fuse_reply_err(req, -rc);
 		return;

@@ -15,8 +15,9 @@ void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		  struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
+	int lazy = create_later_ok(fs, parent, name, fi->flags); /* asks the listing: before */
 	dc_begin_change(fs->dc, parent);
-	op_create(req, parent, name, mode, fi);
+	op_create(req, parent, name, mode, fi, lazy);
 	dc_end_change(fs->dc, parent);
 }
 

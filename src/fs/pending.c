@@ -171,6 +171,8 @@ struct last_ctx {
 static int send_last(void *arg, uint64_t off, const void *data, size_t len)
 {
 	struct last_ctx *lc = arg;
+	if (!lc->len) /* a file created later: created with its data */
+		return smbc_create_write(lc->fs->client, lc->fh->file, off, data, len);
 	return smbc_write_set_info(lc->fs->client, lc->fh->file, off, data, len,
 				   FileBasicInformation, lc->info, (uint32_t)lc->len);
 }
@@ -178,7 +180,8 @@ static int send_last(void *arg, uint64_t off, const void *data, size_t len)
 /*
  * close(): the buffered data, then the pending times. A small file written
  * in one go (tar x, cp -p) sends its last WRITE and the SET_INFO as one
- * compound: one round trip where it took two.
+ * compound: one round trip where it took two; a file created later is
+ * created in the same compound (ops_file.c).
  */
 int pend_flush_data(struct smbfs *fs, struct smbfs_file *fh)
 {
@@ -187,7 +190,7 @@ int pend_flush_data(struct smbfs *fs, struct smbfs_file *fh)
 	int rc, rc2, sent;
 
 	lc.len = pend_take(fs, fh, buf, sizeof(buf));
-	if (!lc.len) {
+	if (!lc.len && !smbc_file_later(fh->file)) {
 		rc = wb_flush(fh->wb);
 		return rc ? rc : pend_flush(fs, fh); /* times set meanwhile */
 	}
@@ -198,7 +201,11 @@ int pend_flush_data(struct smbfs *fs, struct smbfs_file *fh)
 		rc2 = pend_flush(fs, fh); /* set while the compound was out */
 		return rc ? rc : rc2;
 	}
-	rc2 = smbc_set_info_fid(fs->client, fh->file, FileBasicInformation, buf, (uint32_t)lc.len);
+	if (!lc.len)
+		return rc;
+	/* (a file created later and still empty: created in the same compound) */
+	rc2 = smbc_write_set_info(fs->client, fh->file, 0, NULL, 0, FileBasicInformation, buf,
+				  (uint32_t)lc.len);
 	if (rc2)
 		LOG_WARN("setting the times/attributes of a file at close failed: %s", strerror(-rc2));
 	return rc ? rc : rc2;
