@@ -142,9 +142,13 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 int fs_loop_lend(const void *data, size_t len, struct smbc_lend *lend);
 void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+struct dc_ticket;
 void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
-			    const struct smb_stat *st, struct fuse_file_info *fi,
-			    struct smbfs_file *fh);
+		     const struct smb_stat *st, struct fuse_file_info *fi,
+		     struct smbfs_file *fh, const struct dc_ticket *newdir);
+/* ops_dir.c: keep the listing of a directory this mount just made (ino). */
+void keep_new_dir(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *st,
+		  const struct dc_ticket *t);
 /*
  * lazy: create the file on the server only at its first use, ideally with
  * its data at close (create_later_ok said it may).

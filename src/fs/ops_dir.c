@@ -93,17 +93,17 @@ int dir_refetch(struct smbfs *fs, fuse_ino_t ino)
 }
 
 /*
- * A directory this mount just made: its listing is "." and "..", kept so
- * that lookups in it need no round trip. t was taken before the mkdir.
+ * A directory this mount just made (ino): its listing is "." and "..", kept
+ * so that lookups in it need no round trip. t was taken before the mkdir.
+ * Before the reply: the kernel's next lookup in it may come at once.
  */
-static void keep_new_dir(struct smbfs *fs, fuse_ino_t parent, const char *name,
-			 const struct smb_stat *st, const struct dc_ticket *t)
+void keep_new_dir(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *st,
+		  const struct dc_ticket *t)
 {
-	fuse_ino_t ino = itab_find(fs->itab, parent, name);
 	struct smb_stat up = *st;
 	struct dc_list *l;
 
-	if (!ino || !(l = dc_list_new()))
+	if (!(l = dc_list_new()))
 		return;
 	up.ino = 0; /* the parent's own id is not at hand */
 	if (!dc_list_add(".", st, l) && !dc_list_add("..", &up, l))
@@ -257,8 +257,7 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	if (rc) {
 		fuse_reply_err(req, -rc);
 	} else {
-		reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
-		keep_new_dir(fs, parent, name, &st, &t);
+		reply_new_entry(req, fs, parent, name, &st, NULL, NULL, &t);
 	}
 	dc_end_change(fs->dc, parent);
 }

@@ -389,10 +389,13 @@ void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_inf
 	fuse_reply_err(req, rc ? -rc : 0);
 }
 
-/* Reply to mkdir (fi NULL) or create (fi and fh: the new open file). */
+/*
+ * Reply to mkdir (fi NULL; newdir: the ticket for its listing, see
+ * keep_new_dir) or create (fi and fh: the new open file).
+ */
 void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const char *name,
-			    const struct smb_stat *st, struct fuse_file_info *fi,
-			    struct smbfs_file *fh)
+		     const struct smb_stat *st, struct fuse_file_info *fi,
+		     struct smbfs_file *fh, const struct dc_ticket *newdir)
 {
 	struct fuse_entry_param e;
 	fuse_ino_t ino = itab_lookup_sid(fs->itab, parent, name, 1, file_sid(fs, st));
@@ -415,6 +418,8 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	if (newdir)
+		keep_new_dir(fs, ino, st, newdir);
 	fill_entry(fs, ino, st, &e);
 	if (fi) {
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
@@ -525,5 +530,5 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	pend_opened(fh, &st);
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
-	reply_new_entry(req, fs, parent, name, &st, fi, fh);
+	reply_new_entry(req, fs, parent, name, &st, fi, fh, NULL);
 }

@@ -278,7 +278,7 @@ void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, 
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	reply_new_entry(req, fs, parent, name, &st, NULL, NULL);
+	reply_new_entry(req, fs, parent, name, &st, NULL, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ hard links */

@@ -38,15 +38,10 @@ def test_tar_like_file_is_one_round_trip(t):
         os.write(fd, b'y' * 1024)
         os.utime(fd, (1600000000, 1700000000))
         os.fchmod(fd, 0o644)
-        # (at most the kernel's revalidation of a directory the mkdir changed,
-        # now and then: a stat compound, not the file's CREATE)
-        stat = ['CREATE', 'QUERY_INFO', 'CLOSE']
-        opened = p.since(m)
-        assert len(opened) <= 1 and all(f == stat for f in opened), \
-            'the open went to the server: %r' % opened
+        assert p.since(m) == [], 'the open went to the server: %r' % p.since(m)
         os.close(fd)
         # the release's CLOSE comes after close()
-        frames = [f for f in p.since(m) if f not in (['CLOSE'], stat)]
+        frames = [f for f in p.since(m) if f != ['CLOSE']]
         assert frames == [['CREATE', 'WRITE', 'SET_INFO']], frames
         # on the server the moment close() returned
         st = os.stat(_share(t, 'x', 'small'))
