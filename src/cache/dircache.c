@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "wire/smb2.h"
+
 #define BUCKETS 1024
 #define SLOTS 1024
 #define MAX_WATCHED 1024
@@ -99,6 +101,7 @@ int dc_list_add(const char *name, const struct smb_stat *st, void *arg)
 	if (!l->ents[l->n].name)
 		return -ENOMEM;
 	l->ents[l->n].st = *st;
+	l->ents[l->n].stale = 0;
 	l->n++;
 	return 0;
 }
@@ -378,6 +381,7 @@ static struct dc_list *editable(struct dnode *d)
 			dc_list_put(c);
 			return NULL;
 		}
+		c->ents[i].stale = l->ents[i].stale;
 	}
 	c->epoch = l->epoch;
 	c->dot_stale = l->dot_stale;
@@ -518,6 +522,27 @@ out:
 	return ans;
 }
 
+int dc_find_dir(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st,
+		double *remaining)
+{
+	struct dnode *d;
+	long at;
+	int found = 0;
+
+	if (!dc || !is_ascii(name))
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	d = fresh(dc, dir, remaining);
+	if (d && d != EXPIRED && d->edited && (at = where(d->l, name)) >= 0 &&
+	    (d->l->ents[at].st.attrs & FILE_ATTRIBUTE_DIRECTORY) && strcmp(name, ".") &&
+	    strcmp(name, "..")) {
+		*st = d->l->ents[at].st;
+		found = 1;
+	}
+	pthread_mutex_unlock(&dc->lock);
+	return found;
+}
+
 void dc_begin_change(struct dircache *dc, uint64_t dir)
 {
 	unsigned s = mix(dir) % SLOTS;
@@ -574,6 +599,41 @@ void dc_inval(struct dircache *dc, uint64_t dir)
 		return;
 	pthread_mutex_lock(&dc->lock);
 	changed(dc, dir);
+	pthread_mutex_unlock(&dc->lock);
+}
+
+void dc_notified(struct dircache *dc, uint64_t dir, enum dc_news news, const char *name)
+{
+	struct dnode *d;
+	long at;
+	int keep = 0;
+
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	d = find(dc, dir);
+	if (d && is_ascii(name)) {
+		at = where(d->l, name);
+		switch (news) {
+		case DC_NEWS_ADDED:
+			keep = at >= 0;
+			break;
+		case DC_NEWS_REMOVED:
+			keep = at == -1;
+			break;
+		case DC_NEWS_MODIFIED: {
+			struct dc_list *l = at >= 0 ? editable(d) : NULL;
+			if (l)
+				l->ents[at].stale = 1;
+			keep = l != NULL;
+			break;
+		}
+		}
+	}
+	if (keep) /* what it says, the listing says already */
+		dc->slot_gen[mix(dir) % SLOTS] = ++dc->gen; /* still fence fetches in flight */
+	else
+		changed(dc, dir);
 	pthread_mutex_unlock(&dc->lock);
 }
 

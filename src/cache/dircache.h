@@ -54,6 +54,7 @@
 struct dc_ent {
 	char *name;
 	struct smb_stat st;
+	int stale; /* the server said its attributes changed since: give the name only */
 };
 
 /*
@@ -140,6 +141,16 @@ enum { DC_UNKNOWN = 0, DC_ABSENT = 1, DC_REFETCH = 2 };
  * trip a lookup would, and answers the next lookups. DC_UNKNOWN otherwise.
  */
 int dc_absent(struct dircache *dc, uint64_t dir, const char *name, double *remaining);
+/*
+ * The positive answer under the same conditions, for directories only: name
+ * is a directory in dir's kept, fresh listing of a directory this mount
+ * changes (exactly that name, no other that could match it); 1 with its
+ * entry in *st, else 0. Only directories: the entry's attributes of a file
+ * may be older than this mount's writes to it, and a directory's never
+ * matter much (mkdir -p, tar and cp -r ask about directories they made).
+ */
+int dc_find_dir(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st,
+		double *remaining);
 /* Is a local change to dir in progress (between begin and end)? */
 int dc_changing(struct dircache *dc, uint64_t dir);
 /*
@@ -147,6 +158,15 @@ int dc_changing(struct dircache *dc, uint64_t dir);
  * (Conservative: directories share change slots.)
  */
 int dc_changed_since(struct dircache *dc, uint64_t dir, const struct dc_ticket *t);
+/*
+ * A change notification for name in dir (CHANGE_NOTIFY): the listing stays
+ * if it already agrees (ADDED: it has exactly name; REMOVED: no entry can be
+ * name; MODIFIED: it has exactly name, whose attributes are then marked
+ * stale), as it does after this mount's own changes, which the server
+ * reports too; otherwise it is dropped (dc_inval).
+ */
+enum dc_news { DC_NEWS_ADDED, DC_NEWS_REMOVED, DC_NEWS_MODIFIED };
+void dc_notified(struct dircache *dc, uint64_t dir, enum dc_news news, const char *name);
 /* Drop dir's listing (it changed: a notification, a local change). */
 void dc_inval(struct dircache *dc, uint64_t dir);
 /*

@@ -186,8 +186,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
-			} else if (d->cached &&
-				   (!trusted || itab_find(fs->itab, ino, de->name))) {
+			} else if (d->cached && (!trusted || de->stale ||
+						 itab_find(fs->itab, ino, de->name))) {
 				name_only(fs, de, i, &e);
 			} else {
 				fuse_ino_t cino = itab_lookup_sid(fs->itab, ino, de->name, 1,

@@ -87,9 +87,9 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	struct smb_stat st;
 	char path[PATH_CAP];
-	double neg_ttl = fs->p.attr_timeout;
+	double neg_ttl = fs->p.attr_timeout, dir_ttl = 0;
 	fuse_ino_t ino;
-	int rc;
+	int rc, listed = 0;
 
 	rc = check_name(fs, name);
 	if (rc) {
@@ -101,6 +101,11 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOENT; /* known missing: no round trip */
 	} else if (lookup_in_listing(fs, parent, name, &neg_ttl)) {
 		rc = -ENOENT; /* not in the directory's current listing: no round trip */
+	} else if (dc_find_dir(fs->dc, parent, name, &st, &dir_ttl)) {
+		/* a directory this mount knows is there: the kernel asks about each
+		 * one again before mkdir (EEXIST) and O_EXCL creates in it */
+		rc = 0;
+		listed = 1;
 	} else {
 		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		/*
@@ -139,6 +144,13 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	fill_entry(fs, ino, &st, &e);
+	if (listed) {
+		/* the name holds as long as the listing; its attributes may be
+		 * older than the kernel's: not kept (the next stat asks getattr) */
+		if (e.entry_timeout > dir_ttl)
+			e.entry_timeout = dir_ttl;
+		e.attr_timeout = 0;
+	}
 	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted: undo the lookup count */
 		itab_forget(fs->itab, ino, 1);
 }

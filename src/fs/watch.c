@@ -155,6 +155,24 @@ static void one_change(struct smbfs *fs, fuse_ino_t dir, uint32_t action, const 
 	LOG_DBG("change notification: dir %llu action %u %s", (unsigned long long)dir, action,
 		name);
 	neg_del(fs->neg, dir, name);
+	/* before the kernel hears of it: a readdir racing with the invalidations
+	 * below must not be answered from a listing that disagrees */
+	switch (action) {
+	case FILE_ACTION_ADDED:
+	case FILE_ACTION_RENAMED_NEW_NAME:
+		dc_notified(fs->dc, dir, DC_NEWS_ADDED, name);
+		break;
+	case FILE_ACTION_REMOVED:
+	case FILE_ACTION_RENAMED_OLD_NAME:
+		dc_notified(fs->dc, dir, DC_NEWS_REMOVED, name);
+		break;
+	case FILE_ACTION_MODIFIED:
+		dc_notified(fs->dc, dir, DC_NEWS_MODIFIED, name);
+		break;
+	default: /* streams: the file's size and times in the listing may be off */
+		dc_inval(fs->dc, dir);
+		break;
+	}
 	if (!fs->se)
 		return;
 	switch (action) {
@@ -200,9 +218,6 @@ static void handle_changes(struct smbfs *fs, fuse_ino_t dir, const uint8_t *buf,
 	char name[1024];
 	int rc, n = 0;
 
-	/* Drop the listing first: a readdir racing with the kernel invalidations
-	 * below must not be answered from it. */
-	dc_inval(fs->dc, dir);
 	file_notify_iter_init(&it, buf, len);
 	while ((rc = file_notify_iter_next(&it, &fi)) > 0) {
 		size_t out;

@@ -215,6 +215,46 @@ def test_watched_warm_listing_is_free(t):
     t.umount(a)
 
 
+def test_own_changes_keep_the_listing(t):
+    # the server reports this mount's own creates too; the kept listing
+    # already has them, so it stays: the next names are answered without a
+    # round trip, and a mkdir of an existing directory costs none either
+    # (the kernel looks the name up again before every mkdir)
+    a = t.mount('rw', 'actimeo=1')
+    d = a + '/own'
+    os.mkdir(d)
+    dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)  # as tar -C does: watched
+    _armed(a, d)
+    time.sleep(1.1)  # the listing kept before the watch was armed expires
+    os.listdir(d)    # kept now while watched
+    os.mkdir(d + '/sub')
+    for i in range(5):
+        os.close(os.open('%s/f%d' % (d, i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    time.sleep(1.3)  # the notifications are in, and past actimeo: the watch keeps it
+    before = int(os.getxattr(a, RT))
+    # (through the open directory: d's own name in the root has expired)
+    try:
+        os.stat('nothing', dir_fd=dfd)
+        assert False, 'a name nobody made exists'
+    except FileNotFoundError:
+        pass
+    try:
+        os.mkdir('sub', dir_fd=dfd)
+        assert False, 'mkdir of an existing directory succeeded'
+    except FileExistsError:
+        pass
+    cost = int(os.getxattr(a, RT)) - before
+    assert cost == 0, 'own changes dropped the watched listing (%d round trips)' % cost
+    # another client's change is still seen within a second
+    t.write_server('rw', 'own/theirs', b't')
+    assert _within(lambda: os.path.exists(d + '/theirs'), 1.5)
+    os.unlink(t.share_path('rw') + '/own/f0')
+    assert _within(lambda: not os.path.exists(d + '/f0'), 1.5)
+    assert sorted(os.listdir(d)) == ['f1', 'f2', 'f3', 'f4', 'sub', 'theirs']
+    os.close(dfd)
+    t.umount(a)
+
+
 @harness.timeout(120)
 @harness.restarts_server
 def test_watch_rearmed_after_reconnect(t):

@@ -22,6 +22,7 @@
 #include "cache/readahead.h"
 #include "cache/writeback.h"
 #include "client/ops.h"
+#include "wire/smb2.h"
 
 /* ------------------------------------------------------------------ fake client I/O */
 
@@ -538,6 +539,75 @@ static int has(const struct dc_list *l, const char *name)
 			return 1;
 	return 0;
 }
+
+START_TEST(test_dc_notifications_and_directories)
+{
+	struct dircache *dc = dc_new(16, 1000, 30);
+	struct dc_ticket t = dc_begin_fetch(dc), t2;
+	struct dc_list *l = listing(2, "f"), *got, *held;
+	struct smb_stat st, dst;
+	double rem = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.attrs = FILE_ATTRIBUTE_DIRECTORY;
+	st.ino = 77;
+	ck_assert_int_eq(dc_store_new(dc, 1, &t, l), 1);
+	dc_list_put(l);
+	dc_begin_change(dc, 1);
+	dc_note_add(dc, 1, "sub", &st);
+	dc_end_change(dc, 1);
+	/* a directory made here is found; a file or a missing name is not */
+	ck_assert_int_eq(dc_find_dir(dc, 1, "sub", &dst, &rem), 1);
+	ck_assert_uint_eq(dst.ino, 77);
+	ck_assert(rem > 29 && rem <= 30);
+	ck_assert_int_eq(dc_find_dir(dc, 1, "f0", &dst, NULL), 0);
+	ck_assert_int_eq(dc_find_dir(dc, 1, "SUB", &dst, NULL), 0);
+	ck_assert_int_eq(dc_find_dir(dc, 1, "none", &dst, NULL), 0);
+	ck_assert_int_eq(dc_find_dir(dc, 2, "sub", &dst, NULL), 0);
+
+	/* the server reports our own changes: the listing agrees, and stays */
+	t2 = dc_begin_fetch(dc);
+	held = dc_lookup(dc, 1, NULL);
+	dc_notified(dc, 1, DC_NEWS_ADDED, "sub");
+	dc_notified(dc, 1, DC_NEWS_REMOVED, "gone");
+	dc_notified(dc, 1, DC_NEWS_MODIFIED, "f1");
+	ck_assert_int_eq(dc_absent(dc, 1, "gone", NULL), DC_ABSENT);
+	got = dc_lookup(dc, 1, NULL);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(got->n, 3);
+	ck_assert(!got->ents[0].stale && got->ents[1].stale); /* f1's attributes moved */
+	ck_assert(!held->ents[1].stale); /* a copy was edited, not the handle's */
+	dc_list_put(got);
+	dc_list_put(held);
+	/* but a fetch begun before a notification is refused */
+	l = listing(1, "x");
+	ck_assert_int_eq(dc_store(dc, 1, &t2, l), 0);
+	dc_list_put(l);
+	/* news the listing does not have drop it */
+	dc_notified(dc, 1, DC_NEWS_ADDED, "theirs");
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	t = dc_begin_fetch(dc);
+	l = listing(2, "f");
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	dc_list_put(l);
+	dc_notified(dc, 1, DC_NEWS_REMOVED, "f0");
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	t = dc_begin_fetch(dc);
+	l = listing(2, "f");
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	dc_list_put(l);
+	dc_notified(dc, 1, DC_NEWS_MODIFIED, "other");
+	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	/* a directory only from a listing this mount changes */
+	t = dc_begin_fetch(dc);
+	l = dc_list_new();
+	ck_assert_int_eq(dc_list_add("d", &st, l), 0);
+	ck_assert_int_eq(dc_store(dc, 3, &t, l), 1);
+	dc_list_put(l);
+	ck_assert_int_eq(dc_find_dir(dc, 3, "d", &dst, NULL), 0);
+	dc_free(dc);
+}
+END_TEST
 
 START_TEST(test_dc_follows_local_changes)
 {
@@ -1278,6 +1348,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(td, test_dc_attr_trust_and_watch);
 	tcase_add_test(td, test_dc_threads);
 	tcase_add_test(td, test_dc_follows_local_changes);
+	tcase_add_test(td, test_dc_notifications_and_directories);
 	tcase_add_test(td, test_dc_new_dir_and_refetch);
 	tcase_add_test(tr, test_ra_sequential_window_grows_to_limit);
 	tcase_add_test(tr, test_ra_random_never_reads_ahead);
