@@ -584,20 +584,21 @@ START_TEST(test_dc_notifications_and_directories)
 	ck_assert_int_eq(dc_store(dc, 1, &t2, l), 0);
 	dc_list_put(l);
 	/* news the listing does not have drop it */
-	dc_notified(dc, 1, DC_NEWS_ADDED, "theirs");
-	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
-	t = dc_begin_fetch(dc);
-	l = listing(2, "f");
-	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
-	dc_list_put(l);
-	dc_notified(dc, 1, DC_NEWS_REMOVED, "f0");
-	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
-	t = dc_begin_fetch(dc);
-	l = listing(2, "f");
-	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
-	dc_list_put(l);
-	dc_notified(dc, 1, DC_NEWS_MODIFIED, "other");
-	ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+	{
+		static const struct {
+			enum dc_news news;
+			const char *name;
+		} disagree[] = {{DC_NEWS_ADDED, "theirs"}, {DC_NEWS_REMOVED, "f0"},
+				{DC_NEWS_MODIFIED, "other"}};
+		for (size_t i = 0; i < sizeof(disagree) / sizeof(disagree[0]); i++) {
+			t = dc_begin_fetch(dc);
+			l = listing(2, "f");
+			ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+			dc_list_put(l);
+			dc_notified(dc, 1, disagree[i].news, disagree[i].name);
+			ck_assert_ptr_null(dc_lookup(dc, 1, NULL));
+		}
+	}
 	/* a directory only from a listing this mount changes */
 	t = dc_begin_fetch(dc);
 	l = dc_list_new();
