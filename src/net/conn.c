@@ -78,6 +78,7 @@ struct outframe {
 	uint8_t hdr[SMB2_TRANSPORT_HDR];
 	uint8_t *data;            /* owned: transform frame when sealing */
 	size_t data_cap;
+	int copied;               /* data holds a copy (frame_own): not kept for reuse */
 };
 
 /* Idle outframes (and their sealing buffers) a connection keeps for reuse. */
@@ -170,6 +171,12 @@ static struct outframe *frame_get(struct smb_conn *conn)
 static void frame_release(struct smb_conn *conn, struct outframe *o)
 {
 	frame_drop_held(o);
+	if (o->copied) { /* up to a whole WRITE: not worth keeping */
+		free(o->data);
+		o->data = NULL;
+		o->data_cap = 0;
+		o->copied = 0;
+	}
 	if (conn->nfree_frames >= FRAME_CACHE) {
 		outframe_free(o);
 		return;
@@ -214,6 +221,7 @@ static int frame_own(struct outframe *o)
 	o->iov[0].iov_len = left;
 	o->iovpos = 0;
 	o->iovcnt = 1;
+	o->copied = 1;
 	frame_drop_held(o);
 	return 0;
 }
