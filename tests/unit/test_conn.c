@@ -113,6 +113,63 @@ START_TEST(test_timed_out_write_keeps_its_data)
 }
 END_TEST
 
+/*
+ * A server that answers a WRITE before it read all of it (nothing honest
+ * does): the submitter, told it is done, reuses and frees the data; what
+ * the connection still sends must be the data as submitted.
+ */
+START_TEST(test_early_answer_keeps_the_rest)
+{
+	enum { BODY = 48, PAYLOAD = 12 << 20 };
+	char port[16];
+	int lfd = listen_local(port, sizeof(port), 4096);
+	struct smb_conn *conn = connect_local(port, 5000);
+	int sfd = accept(lfd, NULL, NULL);
+	struct smb_req *req = req_new(SMB2_WRITE, BODY);
+	uint8_t *payload = malloc(PAYLOAD), *rest, head[4 + SMB2_HDR_SIZE + BODY];
+	uint8_t resp[4 + SMB2_HDR_SIZE + 17];
+	struct timeval rcv_to = {.tv_sec = 5};
+	size_t bad = 0;
+
+	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_eq(setsockopt(sfd, SOL_SOCKET, SO_RCVTIMEO, &rcv_to, sizeof(rcv_to)), 0);
+	ck_assert(req && payload);
+	memset(payload, 0xAA, PAYLOAD);
+	req_set_body_len(req, BODY);
+	req->xdata = payload;
+	req->xlen = PAYLOAD;
+	ck_assert_int_eq(conn_submit(conn, req), 0);
+	/* read the request's header and body only, then answer it: STATUS_SUCCESS */
+	ck_assert_int_eq(read_full(sfd, head, sizeof(head)), 0);
+	memset(resp, 0, sizeof(resp));
+	resp[3] = SMB2_HDR_SIZE + 17;
+	memcpy(resp + 4, "\xfeSMB", 4);
+	resp[4 + 4] = SMB2_HDR_SIZE;               /* StructureSize */
+	resp[4 + 6] = 1;                           /* CreditCharge */
+	resp[4 + 12] = SMB2_WRITE;                 /* Command */
+	resp[4 + 14] = 1;                          /* CreditResponse */
+	resp[4 + 16] = SMB2_FLAGS_SERVER_TO_REDIR; /* Flags */
+	memcpy(resp + 4 + 24, head + 4 + 24, 8);   /* MessageId */
+	resp[4 + SMB2_HDR_SIZE] = 17;              /* WRITE response StructureSize */
+	ck_assert_int_eq(write(sfd, resp, sizeof(resp)), (ssize_t)sizeof(resp));
+	ck_assert_int_eq(conn_wait(req), 0);
+	memset(payload, 0xBB, PAYLOAD);
+	free(payload);
+
+	rest = malloc(PAYLOAD);
+	ck_assert(rest != NULL);
+	ck_assert_int_eq(read_full(sfd, rest, PAYLOAD), 0);
+	for (size_t i = 0; i < PAYLOAD; i++)
+		bad += rest[i] != 0xAA;
+	ck_assert_msg(bad == 0, "%zu of %d payload bytes changed after the answer", bad, PAYLOAD);
+	free(rest);
+	req_put(req);
+	conn_free(conn);
+	close(sfd);
+	close(lfd);
+}
+END_TEST
+
 /* Wait until the connection failed (the peer's frame was consumed). */
 static void wait_dead(struct smb_conn *conn)
 {
@@ -210,6 +267,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_timed_out_write_keeps_its_data);
+	tcase_add_test(tc, test_early_answer_keeps_the_rest);
 	tcase_add_test(tc, test_rx_pool_bounded_by_bytes);
 	suite_add_tcase(s, tc);
 	return s;
