@@ -894,7 +894,8 @@ int main(int argc, char *argv[])
 			pthread_join(wt, NULL);
 		ret = 0;
 		if (rc == -EINTR) {
-			LOG_ERR("stopped by a signal before the mount was ready");
+			/* a signal, or an unmount that beat the kernel's INIT */
+			LOG_ERR("stopped before the mount was ready");
 			ret = EXIT_INTR;
 		} else if (rc) {
 			LOG_ERR("serving the mount failed: %s", strerror(-rc));

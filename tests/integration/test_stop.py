@@ -57,11 +57,13 @@ def _stderr(err):
 @harness.timeout(60)
 def test_sigterm_after_mount_is_a_clean_stop(t):
     """SIGTERM is the documented way to stop a mount: exit 0, unmounted."""
+    t.write_server('rw', 'served.txt', b'served')
     mnt = t.new_mountpoint()
     p, err = _start(t, mnt, '-f')
     try:
         assert _wait(lambda: t.is_mounted(mnt)), _stderr(err)
-        os.listdir(mnt)
+        with open(mnt + '/served.txt', 'rb') as f:
+            assert f.read() == b'served'
         p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=20)
         assert rc == 0, 'exit %r after SIGTERM: %s' % (rc, _stderr(err))
@@ -145,6 +147,46 @@ def test_interrupted_parent_leaves_nothing_mounted(t):
             time.sleep(1.5)
             assert not t.is_mounted(mnt), 'mounted after the interrupt'
         finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+@harness.timeout(60)
+def test_stop_with_server_silent_reports_lost_data(t):
+    """The data of a file still open cannot reach a server that stopped
+    answering: the stop still ends within seconds, but not with 0, and the
+    log says why."""
+    s = t.srv
+    with FaultProxy('127.0.0.1', int(s.port)) as fp:
+        mnt = t.new_mountpoint()
+        t._mounts.append(mnt)
+        err = open(os.path.join(t.scratch, 'silent.err'), 'w+b')
+        p = subprocess.Popen([t.smbfuse, '//127.0.0.1:%d/rw' % fp.port, mnt, '-f', '-o',
+                              _creds(s)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            assert _wait(lambda: t.is_mounted(mnt)), _stderr(err)
+            fd = os.open(mnt + '/silent.bin', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                assert os.write(fd, b'x' * 5000) == 5000  # buffered: not sent yet
+                fp.stall()
+                start = time.monotonic()
+                p.send_signal(signal.SIGTERM)
+                rc = p.wait(timeout=30)
+                took = time.monotonic() - start
+            finally:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            text = _stderr(err)
+            assert rc == 2, 'exit %r: %s' % (rc, text)
+            assert 'could not be sent to the server' in text, text
+            assert took < 15, 'the stop took %.1f s' % took
+            assert not t.is_mounted(mnt)
+        finally:
+            fp.normal()
             if p.poll() is None:
                 p.kill()
                 p.wait()
