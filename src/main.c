@@ -18,7 +18,25 @@
  * Every failure is one line "smbfuse: <cause>" on stderr. Exit status
  * follows mount(8)/mount.cifs: 1 bad invocation (options, share name,
  * credentials, mountpoint), 2 system error (no FUSE, no memory, fork), 32
- * the mount failed (server, network, logon, share, kernel mount).
+ * the mount failed (server, network, logon, share, kernel mount), 8
+ * interrupted (mount(8)'s "user interrupt").
+ *
+ * Stopping: SIGTERM and SIGINT are the documented way to stop a mount
+ * (systemd stops a service with SIGTERM), so a stop once the mount served
+ * is a clean end: what files still open had buffered is sent first, then
+ * the mount goes, and the exit status is 0, as after an unmount. libfuse's
+ * loops report such a stop as non-zero and cifs has no daemon to stop; we
+ * follow umount: a requested, clean unmount is success. It is not success
+ *  - when the stop came before the mount was ready (the kernel's INIT not
+ *    answered; the signal may come before the loop starts, even before the
+ *    mount(2)): nothing was served, nothing stays mounted, exit 8; in the
+ *    background the parent reports it instead of success when it can, and
+ *    the parent itself, interrupted before the verdict, stops the child and
+ *    exits 8 (a Ctrl-C must not leave a mount appearing seconds later);
+ *  - when the FUSE loop failed, or data written to files still open at the
+ *    stop could not be sent to the server: exit 2, with a line in the log.
+ * Stop signals blocked by whoever started us are unblocked once our
+ * handlers are in place, so they work (a pending one acts then).
  *
  * SIGHUP is blocked in every thread and taken by a sigwait() thread, which
  * re-reads the credentials file and hands the password to the client for
@@ -50,14 +68,26 @@
 #include "config.h"
 #include "fs/fs.h"
 #include "log.h"
+#include "net/conn.h"
 #include "opts.h"
 #include "wire/smb2.h"
 
 enum {
 	EXIT_USAGE = 1,     /* bad invocation: options, share name, credentials, mountpoint */
-	EXIT_SYSERR = 2,    /* no FUSE, out of memory, cannot fork */
+	EXIT_SYSERR = 2,    /* no FUSE, out of memory, cannot fork; serving failed */
+	EXIT_INTR = 8,      /* stopped by a signal before the mount was ready */
 	EXIT_MOUNTFAIL = 32 /* the server, the network, the logon, the share or mount(2) */
 };
+
+/* Whoever started us may have blocked them; our handlers are set: let them in. */
+static void unblock_stop_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
 
 /*
  * HOOK (client layer): hand a new password to the client for its next
@@ -417,14 +447,34 @@ static void hup_stop(struct hup_ctx *h)
 
 /* ------------------------------------------------------------------ start-up */
 
+/* The parent, waiting for the verdict, is told to stop: so is the child. */
+static volatile sig_atomic_t parent_stop;
+static volatile pid_t child_pid;
+
+static void parent_on_stop(int sig)
+{
+	parent_stop = sig;
+	if (child_pid > 0)
+		kill(child_pid, SIGTERM);
+}
+
 /* Parent side of the start-up pipe: wait for the child's verdict. */
 static int wait_for_child(pid_t pid, int rfd)
 {
+	struct sigaction sa;
 	char buf[1300];
 	size_t got = 0;
 	ssize_t n;
 	int status;
+	sigset_t stop;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = parent_on_stop;
+	sigemptyset(&sa.sa_mask);
+	child_pid = pid;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	unblock_stop_signals();
 	for (;;) {
 		n = read(rfd, buf + got, sizeof(buf) - 1 - got);
 		if (n < 0 && errno == EINTR)
@@ -433,8 +483,23 @@ static int wait_for_child(pid_t pid, int rfd)
 			break;
 		got += (size_t)n;
 	}
+	/* from here on a stop signal waits (and dies with us): the verdict holds */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	buf[got] = '\0';
 	close(rfd);
+	if (parent_stop) {
+		/* the child was told to stop too: it unmounts if it got that far */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (got > 1 && buf[0])
+			fputs(buf + 1, stderr);
+		else
+			fprintf(stderr, "smbfuse: interrupted; nothing is mounted\n");
+		return EXIT_INTR;
+	}
 	if (got >= 1 && buf[0] == 0)
 		return 0; /* mounted; the child serves on */
 	if (got > 1)
@@ -495,26 +560,45 @@ static int mount_captured(struct fuse_session *se, const char *mp, char *why, si
 }
 
 /*
- * When the session ends (unmount), worker threads may still be blocked in an
- * operation waiting for an unreachable server (a hard mount waits forever),
- * and the loop (fs/loop.c) joins them before returning. This watcher notices the end and
- * makes those operations fail, so the daemon can exit.
+ * When the session ends (unmount, a stop signal), worker threads may still be
+ * blocked in an operation waiting for an unreachable server (a hard mount
+ * waits forever), and the loop (fs/loop.c) joins them before returning; then
+ * what files the kernel never released have buffered is sent. This watcher
+ * gives each step a grace period, then makes whatever still waits for the
+ * server fail (smbc_abort), so the daemon can exit. A server that answers
+ * is not cut off in the middle of the last WRITEs.
  */
+#define STOP_GRACE_MS 1000  /* operations in progress when the session ended */
+#define FLUSH_GRACE_MS 3000 /* buffered data of files never released */
+enum { WATCH_SERVING, WATCH_FLUSHING, WATCH_DONE };
 struct exit_watch {
 	struct fuse_session *se;
 	struct smb_client *client;
-	volatile int done;
+	int phase; /* atomic: WATCH_* */
 };
 
 static void *exit_watcher(void *arg)
 {
 	struct exit_watch *w = arg;
-	while (!w->done) {
-		if (fuse_session_exited(w->se)) {
+	int seen = WATCH_SERVING, left = -1; /* ms until the abort; -1: not ended */
+
+	for (;;) {
+		int ph = __atomic_load_n(&w->phase, __ATOMIC_ACQUIRE);
+		if (ph == WATCH_DONE)
+			break;
+		if (ph != seen) {
+			seen = ph;
+			left = FLUSH_GRACE_MS;
+		} else if (left < 0 && fuse_session_exited(w->se)) {
+			left = STOP_GRACE_MS;
+		}
+		if (left == 0) {
 			smbc_abort(w->client);
 			break;
 		}
-		usleep(200 * 1000);
+		usleep(100 * 1000);
+		if (left > 0)
+			left = left > 100 ? left - 100 : 0;
 	}
 	return NULL;
 }
@@ -739,6 +823,7 @@ int main(int argc, char *argv[])
 	fs = smbfs_new(client, &fp);
 	if (!fs) {
 		fail(EXIT_SYSERR, "out of memory");
+		ret = EXIT_SYSERR;
 		goto out_free;
 	}
 	se = fuse_session_new(&args, &smbfs_ll_ops, sizeof(smbfs_ll_ops), fs);
@@ -749,15 +834,28 @@ int main(int argc, char *argv[])
 	smbfs_set_session(fs, se); /* lease breaks invalidate the kernel's caches */
 	if (fuse_set_signal_handlers(se) != 0) {
 		fail(EXIT_SYSERR, "cannot install signal handlers");
+		ret = EXIT_SYSERR;
 		goto out_free;
 	}
 	handlers = 1;
+	unblock_stop_signals();
+	if (fuse_session_exited(se)) {
+		fail(EXIT_INTR, "stopped by a signal before the mount was ready");
+		ret = EXIT_INTR;
+		goto out_free;
+	}
 	if (mount_captured(se, cfg.mountpoint, err, sizeof(err)) != 0) {
 		fail(EXIT_MOUNTFAIL, "cannot mount on '%s': %s", cfg.mountpoint,
 		     err[0] ? err : "the kernel refused (see dmesg)");
 		goto out_free;
 	}
 	mounted = 1;
+	/* a signal during mount(2): do not report a mount that is going away */
+	if (fuse_session_exited(se)) {
+		fail(EXIT_INTR, "stopped by a signal before the mount was ready");
+		ret = EXIT_INTR;
+		goto out_free;
+	}
 	if (!cfg.foreground) {
 		int fd = open("/dev/null", O_RDWR);
 		log_init((enum log_level)cfg.loglevel, LOG_SINK_SYSLOG, "smbfuse");
@@ -782,15 +880,34 @@ int main(int argc, char *argv[])
 		LOG_WARN("cannot start the SIGHUP thread: SIGHUP will be ignored");
 	LOG_INFO("mounted %s on %s", cfg.source, cfg.mountpoint);
 	{
-		struct exit_watch w = {.se = se, .client = client, .done = 0};
+		struct exit_watch w = {.se = se, .client = client, .phase = WATCH_SERVING};
 		pthread_t wt;
-		int watching = pthread_create(&wt, NULL, exit_watcher, &w) == 0;
+		int watching = pthread_create(&wt, NULL, exit_watcher, &w) == 0, lost;
 		run_loop(se, cfg.single_thread, &rc);
-		w.done = 1;
+		/* the mount goes first: nobody waits on it while files are flushed */
+		fuse_session_unmount(se);
+		mounted = 0;
+		__atomic_store_n(&w.phase, WATCH_FLUSHING, __ATOMIC_RELEASE);
+		lost = smbfs_flush_unreleased(fs);
+		__atomic_store_n(&w.phase, WATCH_DONE, __ATOMIC_RELEASE);
 		if (watching)
 			pthread_join(wt, NULL);
+		ret = 0;
+		if (rc == -EINTR) {
+			/* a signal, or an unmount that beat the kernel's INIT */
+			LOG_ERR("stopped before the mount was ready");
+			ret = EXIT_INTR;
+		} else if (rc) {
+			LOG_ERR("serving the mount failed: %s", strerror(-rc));
+			ret = EXIT_SYSERR;
+		}
+		if (lost) {
+			LOG_ERR("%d file%s still open at the stop kept written data that could not be "
+				"sent to the server", lost, lost == 1 ? "" : "s");
+			if (!ret)
+				ret = EXIT_SYSERR;
+		}
 	}
-	ret = rc == 0 ? 0 : 1;
 	LOG_INFO("unmounted %s from %s", cfg.source, cfg.mountpoint);
 out_free:
 	hup_stop(&hup);
@@ -804,6 +921,7 @@ out_free:
 	smbfs_free(fs);
 	smbc_disconnect(client);
 	fs_loop_cleanup(); /* after the last WRITE let go of its request buffer */
+	conn_rx_pool_drain();
 	fuse_opt_free_args(&args);
 	opts_free(&cfg);
 	if (report_fd >= 0)

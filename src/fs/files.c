@@ -280,6 +280,27 @@ struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p)
 	return fs;
 }
 
+int smbfs_flush_unreleased(struct smbfs *fs)
+{
+	int lost = 0;
+
+	/* no FUSE worker is left: nothing opens or releases files any more */
+	for (struct smbfs_file *fh = fs->files; fh; fh = fh->next) {
+		int rc;
+		if (!fh->wb)
+			continue;
+		rc = wb_flush(fh->wb);
+		if (!rc)
+			rc = pend_flush(fs, fh); /* and the times set since, as files_sync() */
+		if (rc) {
+			LOG_DBG("inode %llu: data written before the stop not sent: %s",
+				(unsigned long long)fh->ino, strerror(-rc));
+			lost++;
+		}
+	}
+	return lost;
+}
+
 void smbfs_free(struct smbfs *fs)
 {
 	if (!fs)

@@ -61,6 +61,13 @@ struct smbfs {
 struct smbfs *smbfs_new(struct smb_client *client, const struct smbfs_params *p);
 /* The FUSE session, needed to invalidate the kernel's caches on lease breaks. */
 void smbfs_set_session(struct smbfs *fs, struct fuse_session *se);
+/*
+ * The session ended while the kernel still had files open (a stop by
+ * signal): send what they have buffered (write-behind, times), while the
+ * client is still connected. Returns how many files kept data that could
+ * not be sent. After fs_loop_run() returned, before smbfs_free().
+ */
+int smbfs_flush_unreleased(struct smbfs *fs);
 void smbfs_free(struct smbfs *fs);
 
 extern const struct fuse_lowlevel_ops smbfs_ll_ops;
@@ -69,8 +76,10 @@ extern const struct fuse_lowlevel_ops smbfs_ll_ops;
  * Serve the session until it exits (fs/loop.c): like libfuse's
  * fuse_session_loop_mt() (max_threads workers at most, max_idle idle ones
  * kept; -1: all), or fuse_session_loop() when single, but with request
- * buffers write-behind may hold instead of copying. Returns 0 (unmounted),
- * -errno, or the number of the signal that ended it.
+ * buffers write-behind may hold instead of copying. Returns 0 when the
+ * mount served and then ended (unmounted, or stopped by a signal), -EINTR
+ * when it ended before the kernel's INIT was answered (a signal before the
+ * mount was ready), or another -errno when reading requests failed.
  */
 int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_idle);
 /* Free the idle request buffers; after fs_loop_run() and smbfs_free(). */

@@ -24,6 +24,12 @@
  *    makes those waiting for an unreachable server give up);
  *  - single-threaded, the caller's thread does it all.
  * Interrupts, FORGETs and INIT are libfuse's business in process_buf.
+ *
+ * How it ended (main.c turns it into the exit status): an unmount, or a
+ * stop signal (libfuse's handlers end the session) once the mount served,
+ * is a clean end; a stop before the kernel's INIT was answered, including
+ * a signal that came before the loop started, means the mount never served
+ * (-EINTR); a failed receive is an error, whether or not a signal came too.
  */
 #include "fs/internal.h"
 
@@ -155,49 +161,10 @@ struct fs_loop {
 	int max_idle;
 	int exit;           /* protected by lock: the caller is stopping the workers */
 	int error;
+	int ready;          /* atomic: the kernel's INIT was answered */
 };
 
 static __thread struct worker *tls_worker;
-
-/*
- * libfuse's exit handler records the signal in the session, and its loops
- * return it: an exit by signal is not a clean unmount. That field is
- * private, so we note the signal on the way to libfuse's handler.
- */
-static const int exit_sigs[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT};
-static struct sigaction chained[sizeof(exit_sigs) / sizeof(exit_sigs[0])];
-static int chained_set[sizeof(exit_sigs) / sizeof(exit_sigs[0])];
-static volatile sig_atomic_t exit_signal;
-
-static void on_exit_signal(int sig)
-{
-	for (size_t i = 0; i < sizeof(exit_sigs) / sizeof(exit_sigs[0]); i++)
-		if (exit_sigs[i] == sig && chained_set[i]) {
-			exit_signal = sig;
-			chained[i].sa_handler(sig);
-		}
-}
-
-static void chain_signals(int on)
-{
-	for (size_t i = 0; i < sizeof(exit_sigs) / sizeof(exit_sigs[0]); i++) {
-		struct sigaction sa;
-		if (!on) {
-			if (chained_set[i])
-				sigaction(exit_sigs[i], &chained[i], NULL);
-			chained_set[i] = 0;
-			continue;
-		}
-		if (sigaction(exit_sigs[i], NULL, &chained[i]) || (chained[i].sa_flags & SA_SIGINFO) ||
-		    chained[i].sa_handler == SIG_DFL || chained[i].sa_handler == SIG_IGN)
-			continue;
-		chained_set[i] = 1;
-		sa = chained[i];
-		sa.sa_handler = on_exit_signal;
-		if (sigaction(exit_sigs[i], &sa, NULL))
-			chained_set[i] = 0;
-	}
-}
 
 int fs_loop_lend(const void *data, size_t len, struct smbc_lend *lend)
 {
@@ -276,6 +243,13 @@ static int is_forget(const struct fuse_buf *fb)
 	       (in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET);
 }
 
+/* INIT comes first, before splice can be negotiated: its header is in memory. */
+static int is_init(const struct fuse_buf *fb)
+{
+	const struct fuse_in_header *in = fb->mem;
+	return !(fb->flags & FUSE_BUF_IS_FD) && in->opcode == FUSE_INIT;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -287,7 +261,7 @@ static void *worker_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!fuse_session_exited(se)) {
 		struct fuse_buf *fb = &w->fb;
-		int forget, res;
+		int forget, init, res;
 
 		memset(fb, 0, sizeof(*fb));
 		fb->mem = w->buf->mem;
@@ -310,6 +284,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		forget = is_forget(fb);
+		init = is_init(fb);
 		if (!single) {
 			pthread_mutex_lock(&lp->lock);
 			if (lp->exit) {
@@ -326,6 +301,8 @@ static void *worker_main(void *arg)
 		w->cur_len = !(fb->flags & FUSE_BUF_IS_FD) && fb->mem == w->buf->mem ? fb->size : 0;
 		fuse_session_process_buf(se, fb);
 		w->cur_len = 0;
+		if (init)
+			__atomic_store_n(&lp->ready, 1, __ATOMIC_RELEASE);
 		/* A WRITE holds the buffer: go on with the spare (fs_loop_lend made
 		 * sure there is one); the WRITE's completion returns it to the pool.
 		 * Never read into a held buffer: a WRITE may still have to send it. */
@@ -366,8 +343,10 @@ static int libfuse_loop(struct fuse_session *se, int single, int max_threads, in
 {
 	int rc;
 
-	if (single)
-		return fuse_session_loop(se);
+	if (single) {
+		rc = fuse_session_loop(se);
+		return rc > 0 ? 0 : rc; /* a signal's number: stopped (INIT unknown) */
+	}
 #if FUSE_USE_VERSION >= 312
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
 	if (!lc)
@@ -381,7 +360,7 @@ static int libfuse_loop(struct fuse_session *se, int single, int max_threads, in
 	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = (unsigned)max_idle};
 	rc = fuse_session_loop_mt(se, &lc);
 #endif
-	return rc;
+	return rc > 0 ? 0 : rc;
 }
 
 int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_idle)
@@ -395,8 +374,6 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 		return libfuse_loop(se, single, max_threads, max_idle);
 	pool.page = (size_t)(page > 0 ? page : 4096);
 	pool.size = pool.page * FUSE_PAGES_MAX + FUSE_HDR_AREA;
-	exit_signal = 0;
-	chain_signals(1);
 	if (lp.max_threads < 1)
 		lp.max_threads = 1;
 	pthread_mutex_init(&lp.lock, NULL);
@@ -411,7 +388,7 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 			w->buf = fbuf_get_new();
 			if (w->buf) {
 				worker_main(w);
-				rc = lp.error;
+				rc = 0;
 			}
 			worker_free(w);
 		}
@@ -445,11 +422,13 @@ int fs_loop_run(struct fuse_session *se, int single, int max_threads, int max_id
 		pthread_mutex_unlock(&lp.lock);
 		worker_free(w);
 	}
-	rc = lp.error;
+	rc = 0;
 out:
-	chain_signals(0);
-	if (exit_signal)
-		rc = exit_signal; /* as libfuse's loops do */
+	/* a failure first: a signal that came too does not hide it */
+	if (!rc && lp.error)
+		rc = lp.error;
+	if (!rc && !__atomic_load_n(&lp.ready, __ATOMIC_ACQUIRE))
+		rc = -EINTR; /* stopped before the mount ever served */
 	pthread_mutex_destroy(&lp.lock);
 	sem_destroy(&lp.finish);
 	fuse_session_reset(se);

@@ -20,6 +20,15 @@
  * out stays in the pending table as an orphan, so that its late response
  * still returns its credits; its submitter has already been told.
  *
+ * Borrowed memory: a frame sends a WRITE's data from where its submitter
+ * keeps it (xdata: a FUSE request buffer, a write-behind buffer), and the
+ * submitter may reuse or free that memory as soon as the request completes.
+ * So a request never completes while a frame still sends from it: a request
+ * that times out behind a stalled socket, or that a server answers before
+ * it could have read all of it, first has the rest of its frame copied
+ * (frame_own; rare, never on the streaming path). A connection that fails
+ * drops its frames unsent, and sends nothing after its completions ran.
+ *
  * Hostile input: frames are size-capped before allocation; every PDU passes
  * frame_check(); a response to an unknown MessageId, a bad signature or a
  * bad compound chain kills the connection (its requests fail), never the
@@ -69,6 +78,7 @@ struct outframe {
 	uint8_t hdr[SMB2_TRANSPORT_HDR];
 	uint8_t *data;            /* owned: transform frame when sealing */
 	size_t data_cap;
+	int copied;               /* data holds a copy (frame_own): not kept for reuse */
 };
 
 /* Idle outframes (and their sealing buffers) a connection keeps for reuse. */
@@ -76,10 +86,19 @@ struct outframe {
 
 static const uint8_t zero_pad[8];
 
+/* The frame no longer sends from its requests' memory: let them go. */
+static void frame_drop_held(struct outframe *o)
+{
+	for (int i = 0; i < o->nheld; i++) {
+		__atomic_sub_fetch(&o->held[i]->in_frames, 1, __ATOMIC_RELEASE);
+		req_put(o->held[i]);
+	}
+	o->nheld = 0;
+}
+
 static void outframe_free(struct outframe *o)
 {
-	for (int i = 0; i < o->nheld; i++)
-		req_put(o->held[i]);
+	frame_drop_held(o);
 	free(o->data);
 	free(o);
 }
@@ -151,9 +170,13 @@ static struct outframe *frame_get(struct smb_conn *conn)
 
 static void frame_release(struct smb_conn *conn, struct outframe *o)
 {
-	for (int i = 0; i < o->nheld; i++)
-		req_put(o->held[i]);
-	o->nheld = 0;
+	frame_drop_held(o);
+	if (o->copied) { /* up to a whole WRITE: not worth keeping */
+		free(o->data);
+		o->data = NULL;
+		o->data_cap = 0;
+		o->copied = 0;
+	}
 	if (conn->nfree_frames >= FRAME_CACHE) {
 		outframe_free(o);
 		return;
@@ -172,6 +195,35 @@ static int frame_data_reserve(struct outframe *o, size_t len)
 	o->data = malloc(len);
 	o->data_cap = o->data ? len : 0;
 	return o->data ? 0 : -ENOMEM;
+}
+
+/*
+ * Copy what is left to send of a plaintext frame into the frame itself and
+ * let go of its requests' memory (see "Borrowed memory" above). A sealed
+ * frame holds no request: it sends its own ciphertext. Loop thread.
+ */
+static int frame_own(struct outframe *o)
+{
+	size_t left = 0, at = 0;
+
+	if (!o->nheld)
+		return 0;
+	for (int i = o->iovpos; i < o->iovcnt; i++)
+		left += o->iov[i].iov_len;
+	/* o->data is not in a plaintext frame's iovecs: free to reuse */
+	if (frame_data_reserve(o, left ? left : 1))
+		return -ENOMEM;
+	for (int i = o->iovpos; i < o->iovcnt; i++) {
+		memcpy(o->data + at, o->iov[i].iov_base, o->iov[i].iov_len);
+		at += o->iov[i].iov_len;
+	}
+	o->iov[0].iov_base = o->data;
+	o->iov[0].iov_len = left;
+	o->iovpos = 0;
+	o->iovcnt = 1;
+	o->copied = 1;
+	frame_drop_held(o);
+	return 0;
 }
 
 static int64_t now_ns(void)
@@ -212,13 +264,23 @@ void req_get(struct smb_req *req)
  * Big receive buffers (READ responses) are recycled, process-wide: a fresh
  * 1 MiB malloc per READ costs page faults and page clearing whenever glibc
  * has given the memory back. The last reference may go on any thread.
+ *
+ * The idle buffers are bounded by bytes as well as by count: with rsize=8M
+ * sixteen idle buffers would pin 128 MiB. RX_POOL_BYTES holds the buffers
+ * of a full default readahead window (16 READs of the default 1 MiB rsize,
+ * rounded up), so the default stream reuses every buffer; with rsize=8M it
+ * keeps three. A buffer that does not fit pushes out the least recently
+ * pooled ones (a stream whose READ size changed wants the new size), and
+ * one bigger than the whole bound is freed.
  */
 #define RX_POOL_MIN (128 * 1024) /* smaller frames: plain malloc */
-#define RX_POOL_KEEP 16
+#define RX_POOL_KEEP 32                      /* idle buffers at most */
+#define RX_POOL_BYTES (24u * 1024 * 1024)    /* idle bytes at most, process-wide */
 static struct {
 	pthread_mutex_t lock;
-	struct rxbuf *idle; /* protected by lock */
+	struct rxbuf *idle; /* protected by lock; most recently pooled first */
 	int n_idle;         /* protected by lock */
+	size_t bytes;       /* protected by lock: sum of the idle buffers' cap */
 } rx_pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static struct rxbuf *rxbuf_new(size_t len)
@@ -234,6 +296,7 @@ static struct rxbuf *rxbuf_new(size_t len)
 				rx = *pp;
 				*pp = rx->next;
 				rx_pool.n_idle--;
+				rx_pool.bytes -= rx->cap;
 				break;
 			}
 		}
@@ -252,21 +315,69 @@ static struct rxbuf *rxbuf_new(size_t len)
 	return rx;
 }
 
+/* Pool rx if the bounds allow, evicting the oldest idle ones. Lock held; returns what to free. */
+static struct rxbuf *rx_pool_add(struct rxbuf *rx)
+{
+	struct rxbuf *evict = NULL, **pp;
+
+	if (rx->cap > RX_POOL_BYTES)
+		return rx;
+	while (rx_pool.idle && (rx_pool.n_idle >= RX_POOL_KEEP ||
+				rx_pool.bytes + rx->cap > RX_POOL_BYTES)) {
+		for (pp = &rx_pool.idle; (*pp)->next; pp = &(*pp)->next)
+			;
+		(*pp)->next = evict;
+		evict = *pp;
+		*pp = NULL;
+		rx_pool.n_idle--;
+		rx_pool.bytes -= evict->cap;
+	}
+	rx->next = rx_pool.idle;
+	rx_pool.idle = rx;
+	rx_pool.n_idle++;
+	rx_pool.bytes += rx->cap;
+	return evict;
+}
+
 static void rxbuf_put(struct rxbuf *rx)
 {
 	if (!rx || __atomic_sub_fetch(&rx->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	if (rx->cap >= RX_POOL_MIN) {
 		pthread_mutex_lock(&rx_pool.lock);
-		if (rx_pool.n_idle < RX_POOL_KEEP) {
-			rx->next = rx_pool.idle;
-			rx_pool.idle = rx;
-			rx_pool.n_idle++;
-			rx = NULL;
-		}
+		rx = rx_pool_add(rx);
 		pthread_mutex_unlock(&rx_pool.lock);
 	}
-	free(rx);
+	while (rx) {
+		struct rxbuf *nx = rx->next;
+		free(rx);
+		rx = nx;
+	}
+}
+
+void conn_rx_pool_stats(size_t *bytes, int *count)
+{
+	pthread_mutex_lock(&rx_pool.lock);
+	*bytes = rx_pool.bytes;
+	*count = rx_pool.n_idle;
+	pthread_mutex_unlock(&rx_pool.lock);
+}
+
+void conn_rx_pool_drain(void)
+{
+	struct rxbuf *rx;
+
+	pthread_mutex_lock(&rx_pool.lock);
+	rx = rx_pool.idle;
+	rx_pool.idle = NULL;
+	rx_pool.n_idle = 0;
+	rx_pool.bytes = 0;
+	pthread_mutex_unlock(&rx_pool.lock);
+	while (rx) {
+		struct rxbuf *nx = rx->next;
+		free(rx);
+		rx = nx;
+	}
 }
 
 void req_put(struct smb_req *req)
@@ -370,8 +481,10 @@ int conn_wait(struct smb_req *req)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 5;
 		rc = pthread_cond_timedwait(&req->cond, &req->lock, &ts);
+		/* not while a frame may still send from the caller's memory */
 		if (rc == ETIMEDOUT && req->state != REQ_DONE && req->deadline_ns > 0 &&
-		    now_ns() > req->deadline_ns + 10 * (int64_t)1000000000) {
+		    now_ns() > req->deadline_ns + 10 * (int64_t)1000000000 &&
+		    !(req->xlen && __atomic_load_n(&req->in_frames, __ATOMIC_ACQUIRE))) {
 			pthread_mutex_unlock(&req->lock);
 			return -ETIMEDOUT;
 		}
@@ -786,6 +899,28 @@ static int use_encryption(const struct conn_security *sec, const struct smb_req 
 	       r->command != SMB2_NEGOTIATE && r->command != SMB2_SESSION_SETUP;
 }
 
+/*
+ * req is about to complete: if a frame still sends from its payload, that
+ * frame copies the rest first (the submitter may reuse the payload once
+ * told). Only a borrowed payload matters: the frame holds a reference on
+ * req itself. Loop thread; -ENOMEM: the caller fails the connection.
+ */
+static int req_unshare(struct smb_conn *conn, struct smb_req *req)
+{
+	if (!req->xlen || !__atomic_load_n(&req->in_frames, __ATOMIC_RELAXED))
+		return 0;
+	for (struct outframe *o = conn->out_head; o; o = o->next) {
+		for (int i = 0; i < o->nheld; i++) {
+			if (o->held[i] != req)
+				continue;
+			LOG_DBG("conn %u: mid %llu completes before its frame left; copying "
+				"the rest", conn->id, (unsigned long long)req->message_id);
+			return frame_own(o); /* a request is in one frame only */
+		}
+	}
+	return 0;
+}
+
 static void push_out(struct smb_conn *conn, struct outframe *o)
 {
 	o->next = NULL;
@@ -866,6 +1001,7 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 			rc = -EIO;
 		}
 		req_get(r);
+		__atomic_add_fetch(&r->in_frames, 1, __ATOMIC_RELAXED);
 		o->held[o->nheld++] = r;
 		for (int k = 0; k < pn; k++)
 			o->iov[o->iovcnt++] = piov[k];
@@ -902,9 +1038,7 @@ static int send_chain(struct smb_conn *conn, struct smb_req *head)
 		o->iovcnt = 2;
 		total = elen;
 		/* the plaintext buffers are no longer needed by this frame */
-		for (int i = 0; i < o->nheld; i++)
-			req_put(o->held[i]);
-		o->nheld = 0;
+		frame_drop_held(o);
 	}
 	transport_hdr_store(o->hdr, (uint32_t)total);
 	push_out(conn, o);
@@ -1042,6 +1176,9 @@ static int handle_pdu(struct smb_conn *conn, struct rxbuf *rx, uint8_t *pdu, siz
 			req->deadline_ns = now_ns() + (int64_t)conn->request_timeout_ms * 1000000;
 		return 0;
 	}
+	/* a server that answers before it can have read all of the request */
+	if (req->state != REQ_DONE && req_unshare(conn, req))
+		return -ENOMEM;
 	pending_del(&conn->pend, req);
 	if (req->state == REQ_DONE) { /* orphan: the submitter gave up */
 		req_put(req);
@@ -1204,6 +1341,11 @@ static void check_timeouts(struct smb_conn *conn)
 		LOG_WARN("conn %u: %s (mid %llu) timed out", conn->id,
 			 smb2_cmd_name(ex.list[i]->command),
 			 (unsigned long long)ex.list[i]->message_id);
+		/* its frame may still be stuck behind the socket */
+		if (req_unshare(conn, ex.list[i])) {
+			conn_fail(conn, -ECONNRESET, "out of memory");
+			return; /* every request has completed */
+		}
 		req_orphan(ex.list[i]);
 	}
 	/* Chains still waiting for credits. */
@@ -1351,6 +1493,8 @@ static void *conn_loop(void *arg)
 			}
 		}
 		check_timeouts(conn);
+		if (conn_is_dead(conn))
+			break;
 		if (keepalive(conn)) {
 			conn_fail(conn, -ETIMEDOUT, "server stopped answering (keepalive)");
 			break;

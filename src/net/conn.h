@@ -88,6 +88,8 @@ struct smb_req {
 	int chain_len;
 	struct smb_conn *load_conn;  /* whose load counts this request's charge */
 	uint16_t load_charge;
+	int in_frames;               /* atomic: frames not fully sent that send from its
+				      * buf/xdata; it completes only once that is 0 */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -137,6 +139,13 @@ void conn_put(struct smb_conn *conn);
 void conn_shutdown(struct smb_conn *conn);
 /* conn_shutdown + conn_put. NULL ok. */
 void conn_free(struct smb_conn *conn);
+/*
+ * The process-wide pool of idle receive buffers (big READ responses): what
+ * it holds now (bytes allocated, buffers), for tests and diagnostics; and
+ * free them all (at exit). Any thread.
+ */
+void conn_rx_pool_stats(size_t *bytes, int *count);
+void conn_rx_pool_drain(void);
 /* Ask the loop to fail the connection (as if it broke), e.g. after a protocol violation seen above. */
 void conn_abort(struct smb_conn *conn);
 
