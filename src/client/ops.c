@@ -187,12 +187,14 @@ static int file_fid_for(struct smbc_file *f, uint64_t gen, struct smb2_file_id *
 {
 	int rc = 0;
 	pthread_mutex_lock(&f->lock);
-	if (f->later)
-		(void)create_later_locked(f); /* its first use creates it */
-	if (f->err)
+	if (f->later && (rc = create_later_locked(f))) /* its first use creates it */
+		;
+	else if (f->err)
 		rc = f->err;
 	else if (f->locks_lost)
 		rc = -EIO;
+	else if (f->gen > gen) /* opened (just created) on a newer connection than the caller's */
+		rc = -EAGAIN;
 	else if (f->gen != gen)
 		rc = file_reopen_locked(f, gen);
 	else if (f->relock_pending) /* reopened by a call that then lost the connection */
@@ -352,6 +354,15 @@ int smbc_call_chain_gen(struct smb_client *c, struct smb_req **headp, uint64_t *
 				return -ENOMEM;
 			smbc_put_chain(head);
 			*headp = fresh;
+			/*
+			 * The server may have run it before the connection went: a
+			 * CREATE with a durable handle request is then answered with
+			 * the open it made (MS-SMB2 3.3.5.9.10, same CreateGuid)
+			 * rather than refused as a name collision.
+			 */
+			if (fresh->command == SMB2_CREATE && c->dialect >= SMB2_DIALECT_0300)
+				for (struct smb_req *r = fresh; r; r = r->chain_next)
+					r->flags |= SMB2_FLAGS_REPLAY_OPERATION;
 		}
 	}
 }
@@ -1158,6 +1169,16 @@ int smbc_leases_on(struct smb_client *c)
 }
 
 /*
+ * A create that failed without the server deciding (interrupted, the
+ * connection gave out, memory): the file still waits to be created.
+ */
+static int create_may_retry(int rc)
+{
+	return rc == -EINTR || rc == -EIO || rc == -ENOMEM || rc == -ETIMEDOUT ||
+	       rc == -EAGAIN || rc == -ENOTCONN || rc == -ECONNRESET;
+}
+
+/*
  * f->lock held, f->later: the CREATE of f (rc, o) was answered. On success f
  * is an open file like any other; told a lesser lease than it assumed, the
  * layers above hear it as a lease break. On failure f is lost: every use
@@ -1168,6 +1189,10 @@ static int created_later(struct smbc_file *f, int rc, const struct create_out *o
 	struct smb_client *c = f->c;
 	uint32_t assumed = f->lease;
 
+	if (rc && create_may_retry(rc)) {
+		LOG_DBG("creating %s: %s; trying again at its next use", f->path, strerror(-rc));
+		return rc;
+	}
 	if (rc) {
 		LOG_DBG("creating %s failed: %s", f->path, strerror(-rc));
 		f->err = rc;
@@ -1202,12 +1227,13 @@ static int create_later_locked(struct smbc_file *f)
 
 int smbc_create_now(struct smb_client *c, struct smbc_file *f)
 {
-	int rc;
+	int rc = 0;
 	(void)c;
 	pthread_mutex_lock(&f->lock);
 	if (f->later)
-		(void)create_later_locked(f);
-	rc = f->err;
+		rc = create_later_locked(f);
+	if (!rc)
+		rc = f->err;
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
@@ -1230,17 +1256,28 @@ static int observes(const char *path, const char *fpath)
 static void create_matching(struct smb_client *c, int (*match)(struct smbc_file *, const void *),
 			    const void *arg)
 {
-	struct smbc_file *list[64];
-	size_t n = 0;
+	const volatile int *cancel = smbc_get_cancel();
+	struct smbc_file **list = NULL;
+	size_t n = 0, cap = 0;
 
 	if (!__atomic_load_n(&c->nlater, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&c->lock);
-	for (struct smbc_file *f = c->later; f && n < 64; f = f->next) {
+	for (struct smbc_file *f = c->later; f; f = f->next) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct smbc_file **nl = realloc(list, ncap * sizeof(*nl));
+			if (!nl)
+				break; /* the rest at their first use, or the timer's next pass */
+			list = nl;
+			cap = ncap;
+		}
 		f->busy++;
 		list[n++] = f;
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* other callers' files: an interrupt of this caller must not fail them */
+	smbc_set_cancel(NULL);
 	for (size_t i = 0; i < n; i++) {
 		struct smbc_file *f = list[i];
 		pthread_mutex_lock(&f->lock);
@@ -1248,11 +1285,13 @@ static void create_matching(struct smb_client *c, int (*match)(struct smbc_file 
 			(void)create_later_locked(f);
 		pthread_mutex_unlock(&f->lock);
 	}
+	smbc_set_cancel(cancel);
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < n; i++)
 		list[i]->busy--;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
+	free(list);
 }
 
 static int seen_by(struct smbc_file *f, const void *path)

@@ -193,6 +193,7 @@ int smbc_query_fid(struct smb_client *c, struct smbc_file *f, struct smb_stat *s
  * its interrupt handler sets). NULL: none.
  */
 void smbc_set_cancel(const volatile int *flag);
+const volatile int *smbc_get_cancel(void);
 
 /*
  * CHANGE_NOTIFY (MS-SMB2 3.2.4.13) on an open directory, with no deadline:

@@ -139,6 +139,11 @@ static void want_reconnect(struct smb_client *c, uint64_t gen_seen)
 /* The calling thread's cancel flag (smbc_set_cancel): a FUSE interrupt. */
 static __thread const volatile int *tls_cancel;
 
+const volatile int *smbc_get_cancel(void)
+{
+	return tls_cancel;
+}
+
 void smbc_set_cancel(const volatile int *flag)
 {
 	tls_cancel = flag;
