@@ -14,6 +14,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/prefetch.h"
 #include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -33,6 +34,7 @@ struct dir_handle {
 	struct dc_list *l;
 	int cached;       /* served from the directory cache */
 	double remaining; /* seconds a cached listing stays valid */
+	unsigned queued;  /* subdirectories queued for prefetch (prefetch.h) */
 };
 
 static void dir_free(struct dir_handle *d)
@@ -84,6 +86,12 @@ static int dir_fetch(struct smbfs *fs, fuse_ino_t ino, struct dir_handle *d)
 	return rc;
 }
 
+int dir_list_one_trip(struct smbfs *fs, const char *path, struct dc_list *l)
+{
+	struct fetch_ctx fc = {l, (enum namemap)fs->p.namemap};
+	return smbc_list_dir_one_trip(fs->client, path, fetch_add, &fc);
+}
+
 int dir_refetch(struct smbfs *fs, fuse_ino_t ino)
 {
 	struct dir_handle d = {0};
@@ -123,6 +131,8 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	if (!d->l && pf_claim(fs, ino)) /* a prefetch of it was in flight */
+		d->l = dc_lookup(fs->dc, ino, &d->remaining);
 	if (d->l)
 		d->cached = 1;
 	else
@@ -146,6 +156,22 @@ static void name_only(struct smbfs *fs, const struct dc_ent *de, size_t i,
 	memset(e, 0, sizeof(*e));
 	statmap_fill(&fs->p.pol, &de->st, 0, &e->attr);
 	e->attr.st_ino = de->st.ino ? de->st.ino : (ino_t)(i + 2);
+}
+
+/*
+ * The kernel is given subdirectory cino of ino: someone walking the tree
+ * (find, du, a file manager) opens it next, so fetch its listing now
+ * (prefetch.h). Not for reparse points (symlinks to directories).
+ */
+static void maybe_prefetch(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino,
+			   fuse_ino_t cino, const struct smb_stat *st)
+{
+	if ((st->attrs & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) !=
+		    FILE_ATTRIBUTE_DIRECTORY ||
+	    d->queued >= PF_PER_DIR)
+		return;
+	d->queued++;
+	pf_dir(fs, ino, cino);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -195,6 +221,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);
+				/*
+				 * A listing fresh from the server, or a name the kernel
+				 * learns now (a first walk below a kept listing); not a
+				 * known name of a kept listing being listed again.
+				 */
+				maybe_prefetch(fs, d, ino, cino, &de->st);
 				if (d->cached) { /* valid no longer than the listing */
 					if (e.attr_timeout > d->remaining)
 						e.attr_timeout = d->remaining;

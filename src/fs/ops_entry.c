@@ -20,6 +20,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/prefetch.h"
 #include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -45,6 +46,8 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (!fs->p.direct_io && !fs->p.nonotify && watch_start(fs, 64))
 		LOG_WARN("cannot start watching directories: other clients' changes show "
 			 "within actimeo only");
+	if (pf_start(fs))
+		LOG_WARN("cannot start prefetching listings: each directory costs a round trip");
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -55,6 +58,7 @@ void op_destroy(void *userdata)
 {
 	struct smbfs *fs = userdata;
 	ext_destroy(fs); /* answer blocked lock requests before the session goes */
+	pf_stop(fs); /* its workers store into fs->dc */
 	watch_stop(fs);
 	dc_free(fs->dc);
 	fs->dc = NULL;
