@@ -13,9 +13,13 @@ watch's requests (off the critical path too) would land in the windows.
 
 import os
 import subprocess
+import sys
 import time
 
-import harness
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from faultproxy import FaultProxy  # noqa: E402
+
+import harness  # noqa: E402
 
 RT = 'user.smbfuse.round_trips'
 PF = 'user.smbfuse.prefetch'
@@ -175,3 +179,30 @@ def test_prefetched_listing_follows_changes(t):
     assert line and ' 10 ' in line[0], r.stdout
     t.umount(a)
     t.umount(b)
+
+
+@harness.timeout(60)
+def test_walk_and_unmount_with_prefetches_in_flight(t):
+    # with latency, find's opendir catches up with the prefetches (it waits for
+    # the one of its directory in flight); the walk sees every file, and an
+    # unmount while fetches are queued and in flight ends cleanly
+    n = 40
+    _tree(t, 'w', n, 3)
+    with FaultProxy('127.0.0.1', t.srv.port, delay_ms=10) as proxy:
+        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        r = subprocess.run(['find', mnt + '/w'], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        got = sorted(r.stdout.split())
+        want = sorted([mnt + '/w'] + ['%s/w/d%02d' % (mnt, i) for i in range(n)] +
+                      ['%s/w/d%02d/f%d' % (mnt, i, j) for i in range(n) for j in range(3)])
+        assert got == want, 'find saw %d of %d paths' % (len(got), len(want))
+        t.umount(mnt)
+        # again, unmounting right after the listing that queued the prefetches
+        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        os.stat(mnt + '/w')
+        os.listdir(mnt + '/w')
+        kept, busy = _pf(mnt)
+        assert busy > 0, 'no prefetch queued or in flight at unmount (%d kept)' % kept
+        start = time.monotonic()
+        t.umount(mnt)
+        assert time.monotonic() - start < 5, 'unmount waited for the whole prefetch queue'
