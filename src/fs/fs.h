@@ -47,6 +47,7 @@ struct smbfs {
 	struct dircache *dc;      /* directory listings; NULL when actimeo is 0 or cache=none */
 	struct watchset *watches; /* CHANGE_NOTIFY on listed directories (fs/watch.c); NULL: off */
 	struct prefetch *pf;      /* subdirectory listings fetched ahead (fs/prefetch.c); NULL: off */
+	int releasing;            /* atomic: releases of writers in progress (ops_wrap.c) */
 	struct notifier *notifier; /* lease breaks, fs/notify.c */
 	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
 	int no_reparse_symlinks;  /* atomic; ops_link.c: the server stores no reparse points */

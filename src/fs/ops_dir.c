@@ -28,12 +28,16 @@
  * gives the kernel attributes only for names it does not know yet, and only
  * while the cache trusts them; for names it knows, the kernel keeps its own
  * attributes (they follow this mount's writes), so the entry goes without
- * (nodeid 0: the name only).
+ * (nodeid 0: the name only) - unless no local modification started or ended
+ * since the listing was fetched (dc_attrs_current) and the file is not open
+ * for writing: then the listing's attributes are as new as the kernel's, and
+ * refresh its entry (else each expired name costs a LOOKUP when ls -l stats
+ * it). Entries from a kept listing are valid no longer than it is.
  */
 struct dir_handle {
 	struct dc_list *l;
 	int cached;       /* served from the directory cache */
-	double remaining; /* seconds a cached listing stays valid */
+	double remaining; /* seconds a cached listing stays valid (at opendir) */
 	unsigned queued;  /* subdirectories queued for prefetch (prefetch.h) */
 };
 
@@ -44,6 +48,9 @@ static void dir_free(struct dir_handle *d)
 	dc_list_put(d->l);
 	free(d);
 }
+
+/* More entries than one QUERY_DIRECTORY response holds (see REFETCH_MAX in dircache.c). */
+#define DIR_LONG 400
 
 /* A listing entry from the server: its name in the mount's spelling (mapposix/mapchars). */
 struct fetch_ctx {
@@ -133,6 +140,15 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	d->l = dc_lookup(fs->dc, ino, &d->remaining);
 	if (!d->l && pf_claim(fs, ino)) /* a prefetch of it was in flight */
 		d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	/*
+	 * A long listing close to its expiry would expire while it is read, and
+	 * each name given after that costs a LOOKUP (ls -l stats them all):
+	 * fetching it again costs a few round trips.
+	 */
+	if (d->l && d->l->n > DIR_LONG && d->remaining < fs->p.attr_timeout / 2) {
+		dc_list_put(d->l);
+		d->l = NULL;
+	}
 	if (d->l)
 		d->cached = 1;
 	else
@@ -181,6 +197,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	struct dc_list *l = d->l;
 	int trusted = !d->cached || dc_attrs_trusted(fs->dc, l);
+	/* how long a kept listing still holds: it may have expired since opendir */
+	double remaining = d->cached && plus ? dc_remaining(fs->dc, ino, l) : 0;
+	int current = d->cached && plus && remaining > 0 && dc_attrs_current(fs->dc, l);
+	int writing = current && fs_writing(fs);
 	char *buf, *p;
 	size_t left = size;
 
@@ -212,12 +232,17 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
-			} else if (d->cached &&
-				   (!trusted || itab_find(fs->itab, ino, de->name))) {
-				name_only(fs, de, i, &e);
 			} else {
-				fuse_ino_t cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
-								   d->cached ? 0 : file_sid(fs, &de->st));
+				fuse_ino_t known = d->cached ? itab_find(fs->itab, ino, de->name) : 0;
+				fuse_ino_t cino;
+				if (known ? !current || (writing && fs_ino_writing(fs, known))
+					  : d->cached && !trusted && !current) {
+					/* the kernel's attributes may be newer (local writes) */
+					name_only(fs, de, i, &e);
+					goto add;
+				}
+				cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
+						       d->cached ? 0 : file_sid(fs, &de->st));
 				if (!cino)
 					break;
 				fill_entry(fs, cino, &de->st, &e);
@@ -226,14 +251,16 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				 * learns now (a first walk below a kept listing); not a
 				 * known name of a kept listing being listed again.
 				 */
-				maybe_prefetch(fs, d, ino, cino, &de->st);
+				if (!known)
+					maybe_prefetch(fs, d, ino, cino, &de->st);
 				if (d->cached) { /* valid no longer than the listing */
-					if (e.attr_timeout > d->remaining)
-						e.attr_timeout = d->remaining;
-					if (e.entry_timeout > d->remaining)
-						e.entry_timeout = d->remaining;
+					if (e.attr_timeout > remaining)
+						e.attr_timeout = remaining;
+					if (e.entry_timeout > remaining)
+						e.entry_timeout = remaining;
 				}
 			}
+add:
 			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
 		}
 		p += need;

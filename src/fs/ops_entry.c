@@ -85,13 +85,31 @@ static int lookup_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *na
 	return ans == DC_ABSENT;
 }
 
+/*
+ * name's attributes from parent's kept listing, when they are as good as the
+ * server's: the listing is fresh, no local modification started or ended
+ * since it was fetched (dc_find), and the file is not open for writing here
+ * (its size may be ahead of the server's). ls -l of a directory whose names
+ * the kernel let expire then costs no LOOKUP per name. *ttl gets how long
+ * the answer holds.
+ */
+static int found_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *name,
+			    struct smb_stat *st, double *ttl)
+{
+	fuse_ino_t known;
+	if (!dc_find(fs->dc, parent, name, st, ttl))
+		return 0;
+	known = itab_find(fs->itab, parent, name);
+	return !known || !fs_ino_writing(fs, known);
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct smbfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct smb_stat st;
 	char path[PATH_CAP];
-	double neg_ttl = fs->p.attr_timeout;
+	double neg_ttl = fs->p.attr_timeout, pos_ttl = -1;
 	fuse_ino_t ino;
 	int rc;
 
@@ -105,7 +123,10 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOENT; /* known missing: no round trip */
 	} else if (lookup_in_listing(fs, parent, name, &neg_ttl)) {
 		rc = -ENOENT; /* not in the directory's current listing: no round trip */
+	} else if (found_in_listing(fs, parent, name, &st, &pos_ttl)) {
+		rc = 0; /* in it, with current attributes: no round trip */
 	} else {
+		pos_ttl = -1;
 		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		/*
 		 * A rename or unlink through this mount in the directory right now:
@@ -143,6 +164,12 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	fill_entry(fs, ino, &st, &e);
+	if (pos_ttl >= 0) { /* valid no longer than the listing */
+		if (e.attr_timeout > pos_ttl)
+			e.attr_timeout = pos_ttl;
+		if (e.entry_timeout > pos_ttl)
+			e.entry_timeout = pos_ttl;
+	}
 	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted: undo the lookup count */
 		itab_forget(fs->itab, ino, 1);
 }
