@@ -86,7 +86,7 @@ static void *pf_worker(void *arg)
 	size_t me;
 
 	pthread_mutex_lock(&pf->lock);
-	for (me = 0; me < PF_WORKERS && pf->thr[me] != pthread_self(); me++)
+	for (me = 0; me < PF_WORKERS && !pthread_equal(pf->thr[me], pthread_self()); me++)
 		;
 	for (;;) {
 		struct pf_job job;
