@@ -720,6 +720,30 @@ out:
 	return found;
 }
 
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+void dc_note_attrs(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st)
+{
+	struct dnode *d;
+	long at;
+
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	d = find(dc, dir);
+	/* only a current listing's attributes reach names the kernel knows */
+	if (d && dc_attrs_current(dc, d->l) && (at = find_name(d->l, name)) >= 0) {
+		const struct smb_stat *o = &d->l->ents[at].st;
+		if (o->size != st->size || o->attrs != st->attrs ||
+		    !same_time(&o->mtime, &st->mtime) || !same_time(&o->ctime, &st->ctime))
+			changed(dc, dir);
+	}
+	pthread_mutex_unlock(&dc->lock);
+}
+
 void dc_clear(struct dircache *dc)
 {
 	if (!dc)

@@ -191,6 +191,13 @@ double dc_remaining(struct dircache *dc, uint64_t dir, const struct dc_list *l);
  */
 int dc_find(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st,
 	    double *remaining);
+/*
+ * The server just gave name's attributes in dir (a getattr): a current kept
+ * listing (dc_attrs_current) that says otherwise (size, times, attributes)
+ * is older than what the kernel now has (another client changed the file)
+ * and goes, so that it never takes the kernel back to the older state.
+ */
+void dc_note_attrs(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st);
 /* Drop everything (reconnect). */
 void dc_clear(struct dircache *dc);
 /* Listings kept and their entries in all (tests, stats). */

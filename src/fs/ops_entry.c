@@ -220,6 +220,25 @@ static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
 	return done;
 }
 
+/*
+ * The server's attributes of ino: its directory's kept listing must not
+ * contradict them (dc_note_attrs), or a readdirplus or lookup from it would
+ * take the kernel back to older ones.
+ */
+static void check_listing(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *st)
+{
+	char path[PATH_CAP];
+	const char *name;
+	fuse_ino_t parent = itab_parent(fs->itab, ino);
+
+	/* a directory's times move with its entries: its parent's listing stays */
+	if (!fs->dc || !parent || (st->attrs & FILE_ATTRIBUTE_DIRECTORY) ||
+	    itab_path(fs->itab, ino, path, sizeof(path)) <= 0)
+		return;
+	name = strrchr(path, '/');
+	dc_note_attrs(fs->dc, parent, name ? name + 1 : path, st);
+}
+
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -252,6 +271,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	check_listing(fs, ino, &st);
 	statmap_fill(&fs->p.pol, &st, ino, &out);
 	ext_fix_attr(fs, ino, &st, &out);
 	fuse_reply_attr(req, &out, attr_tmo(fs, &out));

@@ -100,3 +100,21 @@ def test_local_write_never_undone_by_a_listing(t):
     time.sleep(0.4)
     assert _ls_l(d) == {'a.txt': 12, 'b.txt': 10, 'c.txt': 7}, _ls_l(d)
     t.umount(mnt)
+
+
+def test_listing_never_takes_back_a_newer_server_state(t):
+    # another client grows a file; a getattr shows the new size: the kept
+    # listing (older) must not give the old one back to the kernel afterwards
+    t.write_server('rw', 'o/x.txt', b'abc')
+    t.write_server('rw', 'o/y.txt', b'abc')
+    mnt = t.mount('rw', 'nonotify', 'acdirmax=30', 'acregmax=0.3', 'nodirprefetch')
+    d = mnt + '/o'
+    assert _ls_l(d) == {'x.txt': 3, 'y.txt': 3}
+    t.write_server('rw', 'o/x.txt', b'grown by another client')
+    time.sleep(0.4)  # the kernel's attributes of x.txt expire: a getattr asks the server
+    assert os.stat(d + '/x.txt').st_size == 23
+    for _ in range(2):
+        assert _ls_l(d) == {'x.txt': 23, 'y.txt': 3}, _ls_l(d)
+        time.sleep(0.4)
+        assert os.stat(d + '/x.txt').st_size == 23
+    t.umount(mnt)

@@ -581,6 +581,17 @@ START_TEST(test_dc_find_and_modify_counter)
 	ck_assert(dc_remaining(dc, 1, l) > 0);
 	dc_note_modify(dc);
 	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 0);
+	/* the server shows newer attributes than a current listing: it goes */
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	memset(&up, 0, sizeof(up));
+	up.size = 9; /* what the listing says of f9 */
+	dc_note_attrs(dc, 1, "f9", &up);
+	ck_assert_int_eq(dc_find(dc, 1, "f9", &st, &rem), 1);
+	up.size = 10;
+	dc_note_attrs(dc, 1, "f9", &up);
+	ck_assert_int_eq(dc_find(dc, 1, "f9", &st, &rem), 0);
+	ck_assert(dc_remaining(dc, 1, l) == 0);
 	/* expiry */
 	t = dc_begin_fetch(dc);
 	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
