@@ -190,20 +190,72 @@ static void maybe_prefetch(struct smbfs *fs, struct dir_handle *d, fuse_ino_t in
 	pf_dir(fs, ino, cino);
 }
 
+/* What a kept listing may tell the kernel, at one readdirplus. */
+struct list_view {
+	int trusted;      /* attributes for names the kernel does not know (dc_attrs_trusted) */
+	int current;      /* and for those it knows (dc_attrs_current) */
+	int writing;      /* some file is open for writing (fs_writing) */
+	double remaining; /* seconds the listing still holds */
+};
+
+/*
+ * The readdirplus entry of d's i-th entry (ino's listing) into *e. -ENOMEM
+ * when the inode table is full (stop the listing there).
+ */
+static int plus_entry(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino, size_t i,
+		      const struct list_view *v, struct fuse_entry_param *e)
+{
+	const struct dc_ent *de = &d->l->ents[i];
+	fuse_ino_t known = d->cached ? itab_find(fs->itab, ino, de->name) : 0;
+	fuse_ino_t cino;
+
+	/*
+	 * Not if the file may have been written here since the fetch: the
+	 * kernel's attributes may be newer, or, for an inode it forgot, the
+	 * server's (a writer closing now makes the listing's untrustworthy).
+	 */
+	if (d->cached && (known ? !v->current || (v->writing && fs_ino_writing(fs, known))
+				: !v->trusted && (!v->current || v->writing))) {
+		name_only(fs, de, i, e);
+		return 0;
+	}
+	cino = itab_lookup_sid(fs->itab, ino, de->name, 1, d->cached ? 0 : file_sid(fs, &de->st));
+	if (!cino)
+		return -ENOMEM;
+	fill_entry(fs, cino, &de->st, e);
+	/*
+	 * A listing fresh from the server, or a name the kernel learns now (a
+	 * first walk below a kept listing); not a known name of a kept listing
+	 * being listed again.
+	 */
+	if (!known)
+		maybe_prefetch(fs, d, ino, cino, &de->st);
+	if (d->cached) { /* valid no longer than the listing */
+		if (e->attr_timeout > v->remaining)
+			e->attr_timeout = v->remaining;
+		if (e->entry_timeout > v->remaining)
+			e->entry_timeout = v->remaining;
+	}
+	return 0;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	struct dc_list *l = d->l;
-	int trusted = !d->cached || dc_attrs_trusted(fs->dc, l);
-	/* how long a kept listing still holds: it may have expired since opendir */
-	double remaining = d->cached && plus ? dc_remaining(fs->dc, ino, l) : 0;
-	int current = d->cached && plus && remaining > 0 && dc_attrs_current(fs->dc, l);
-	int writing = current && fs_writing(fs);
+	struct list_view v = {0};
 	char *buf, *p;
 	size_t left = size;
 
+	if (d->cached && plus) {
+		v.trusted = dc_attrs_trusted(fs->dc, l);
+		/* it may have expired, or been replaced, since opendir */
+		v.remaining = dc_remaining(fs->dc, ino, l);
+		v.current = v.remaining > 0 && dc_attrs_current(fs->dc, l);
+		v.writing = v.current && fs_writing(fs);
+	}
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -232,35 +284,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
-			} else {
-				fuse_ino_t known = d->cached ? itab_find(fs->itab, ino, de->name) : 0;
-				fuse_ino_t cino;
-				if (known ? !current || (writing && fs_ino_writing(fs, known))
-					  : d->cached && !trusted && !current) {
-					/* the kernel's attributes may be newer (local writes) */
-					name_only(fs, de, i, &e);
-					goto add;
-				}
-				cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
-						       d->cached ? 0 : file_sid(fs, &de->st));
-				if (!cino)
-					break;
-				fill_entry(fs, cino, &de->st, &e);
-				/*
-				 * A listing fresh from the server, or a name the kernel
-				 * learns now (a first walk below a kept listing); not a
-				 * known name of a kept listing being listed again.
-				 */
-				if (!known)
-					maybe_prefetch(fs, d, ino, cino, &de->st);
-				if (d->cached) { /* valid no longer than the listing */
-					if (e.attr_timeout > remaining)
-						e.attr_timeout = remaining;
-					if (e.entry_timeout > remaining)
-						e.entry_timeout = remaining;
-				}
+			} else if (plus_entry(fs, d, ino, i, &v, &e)) {
+				break;
 			}
-add:
 			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
 		}
 		p += need;
