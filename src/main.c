@@ -761,6 +761,7 @@ int main(int argc, char *argv[])
 	fp.nouser_xattr = cfg.nouser_xattr;
 	fp.closetimeo = cfg.closetimeo;
 	fp.nonotify = cfg.nonotify;
+	fp.nodirprefetch = cfg.nodirprefetch;
 
 	/* SIGHUP belongs to the sigwait thread: block it before any thread exists */
 	sigemptyset(&hupset);

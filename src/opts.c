@@ -178,6 +178,8 @@ static const struct fuse_opt opt_table[] = {
 	OPTV("user_xattr", nouser_xattr, 0),
 	OPTV("nonotify", nonotify, 1),
 	OPTV("notify", nonotify, 0),
+	OPTV("nodirprefetch", nodirprefetch, 1),
+	OPTV("dirprefetch", nodirprefetch, 0),
 	OPTV("brl", nobrl, 0),
 	OPTV("mapposix", namemap, 1),
 	OPTV("mapchars", namemap, 2),
@@ -1269,6 +1271,8 @@ void opts_usage(const char *prog)
 	       "                        next open; 0: off\n"
 	       "  nonotify              do not watch listed directories for other clients'\n"
 	       "                        changes (notify, the default: seen within a second)\n"
+	       "  nodirprefetch         do not fetch listings of subdirectories ahead of need\n"
+	       "                        (dirprefetch, the default: find and du descend faster)\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"

@@ -102,6 +102,7 @@ struct smbf_config {
 	int namemap;             /* enum namemap: 0 none, 1 mapposix (SFM), 2 mapchars (SFU);
 				    the last of the two options given wins, as in mount.cifs */
 	int nonotify;            /* no CHANGE_NOTIFY watches on directories */
+	int nodirprefetch;       /* no listings of subdirectories fetched ahead (fs/prefetch.c) */
 	double actimeo;          /* seconds */
 	int actimeo_set;
 	double acregmax;         /* seconds; < 0 = not given */

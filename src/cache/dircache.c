@@ -46,6 +46,7 @@ struct dircache {
 	uint64_t slot_gen[SLOTS]; /* gen of the last change to a directory of the slot */
 	unsigned slot_busy[SLOTS];
 	uint64_t epoch; /* forgets */
+	uint64_t mgen;  /* local modifications (dc_note_modify) */
 	uint64_t watched[MAX_WATCHED];
 	size_t nwatched;
 };
@@ -75,8 +76,17 @@ struct dc_list *dc_list_new(void)
 	return l;
 }
 
+/* The name index goes with any change to the entries. */
+static void idx_drop(struct dc_list *l)
+{
+	free(l->idx);
+	l->idx = NULL;
+	l->idx_cap = 0;
+}
+
 static void list_empty(struct dc_list *l)
 {
+	idx_drop(l);
 	for (size_t i = 0; i < l->n; i++)
 		free(l->ents[i].name);
 	l->n = 0;
@@ -89,6 +99,7 @@ int dc_list_add(const char *name, const struct smb_stat *st, void *arg)
 		list_empty(l);
 		return 0;
 	}
+	idx_drop(l);
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
 		struct dc_ent *ne = realloc(l->ents, nc * sizeof(*ne));
@@ -196,12 +207,13 @@ static int is_watched(const struct dircache *dc, uint64_t dir)
 
 struct dc_ticket dc_begin_fetch(struct dircache *dc)
 {
-	struct dc_ticket t = {0, 0};
+	struct dc_ticket t = {0, 0, 0};
 	if (!dc)
 		return t;
 	pthread_mutex_lock(&dc->lock);
 	t.gen = dc->gen;
 	t.epoch = __atomic_load_n(&dc->epoch, __ATOMIC_RELAXED);
+	t.mgen = __atomic_load_n(&dc->mgen, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&dc->lock);
 	return t;
 }
@@ -230,6 +242,7 @@ static int store(struct dircache *dc, uint64_t dir, const struct dc_ticket *t, s
 		goto out;
 	d->dir = dir;
 	l->epoch = t->epoch;
+	l->mgen = t->mgen;
 	d->l = dc_list_get(l);
 	d->expires_ns = mono_ns() + dc->ttl_ns;
 	d->watched = is_watched(dc, dir);
@@ -384,6 +397,7 @@ static struct dc_list *editable(struct dnode *d)
 		c->ents[i].stale = l->ents[i].stale;
 	}
 	c->epoch = l->epoch;
+	c->mgen = l->mgen;
 	c->dot_stale = l->dot_stale;
 	dc_list_put(l);
 	d->l = c;
@@ -427,6 +441,7 @@ static void edit_add(struct dircache *dc, uint64_t dir, const char *name,
 	if (at >= 0) {
 		l->ents[at].st = *st;
 	} else {
+		idx_drop(l);
 		if (dc_list_add(name, st, l)) {
 			drop(dc, d);
 			return;
@@ -453,6 +468,7 @@ static int edit_del(struct dircache *dc, uint64_t dir, const char *name, struct 
 	}
 	if (st)
 		*st = l->ents[at].st;
+	idx_drop(l);
 	free(l->ents[at].name);
 	memmove(&l->ents[at], &l->ents[at + 1], (l->n - (size_t)at - 1) * sizeof(l->ents[0]));
 	l->n--;
@@ -614,20 +630,14 @@ void dc_notified(struct dircache *dc, uint64_t dir, enum dc_news news, const cha
 	d = find(dc, dir);
 	if (d && is_ascii(name)) {
 		at = where(d->l, name);
-		switch (news) {
-		case DC_NEWS_ADDED:
-			keep = at >= 0;
-			break;
-		case DC_NEWS_REMOVED:
+		if (news == DC_NEWS_REMOVED) {
 			keep = at == -1;
-			break;
-		case DC_NEWS_MODIFIED: {
-			struct dc_list *l = at >= 0 ? editable(d) : NULL;
+		} else if (at >= 0) {
+			/* ADDED: its attributes may be another file's now; MODIFIED */
+			struct dc_list *l = editable(d);
 			if (l)
 				l->ents[at].stale = 1;
 			keep = l != NULL;
-			break;
-		}
 		}
 	}
 	if (keep) /* what it says, the listing says already */
@@ -666,6 +676,126 @@ void dc_note_forget(struct dircache *dc)
 int dc_attrs_trusted(struct dircache *dc, const struct dc_list *l)
 {
 	return dc && l->epoch == __atomic_load_n(&dc->epoch, __ATOMIC_RELAXED);
+}
+
+void dc_note_modify(struct dircache *dc)
+{
+	if (dc)
+		__atomic_add_fetch(&dc->mgen, 1, __ATOMIC_ACQ_REL);
+}
+
+int dc_attrs_current(struct dircache *dc, const struct dc_list *l)
+{
+	return dc && l->mgen == __atomic_load_n(&dc->mgen, __ATOMIC_ACQUIRE);
+}
+
+double dc_remaining(struct dircache *dc, uint64_t dir, const struct dc_list *l)
+{
+	struct dnode *d;
+	double rem = 0;
+
+	if (!dc)
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	d = fresh(dc, dir, &rem);
+	if (!d || d == EXPIRED || d->l != l)
+		rem = 0;
+	pthread_mutex_unlock(&dc->lock);
+	return rem;
+}
+
+/* Below this many entries dc_find just scans. */
+#define FIND_SCAN 32
+#define IDX_EMPTY UINT32_MAX
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Lock held. Index l's names (open addressing, linear probing). 0 or -ENOMEM. */
+static int idx_build(struct dc_list *l)
+{
+	size_t cap = 64;
+	while (cap < 2 * l->n)
+		cap *= 2;
+	if (l->n >= IDX_EMPTY || !(l->idx = malloc(cap * sizeof(*l->idx))))
+		return -ENOMEM;
+	l->idx_cap = cap;
+	memset(l->idx, 0xff, cap * sizeof(*l->idx));
+	for (size_t i = 0; i < l->n; i++) {
+		size_t k = name_hash(l->ents[i].name) & (cap - 1);
+		while (l->idx[k] != IDX_EMPTY)
+			k = (k + 1) & (cap - 1);
+		l->idx[k] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* Lock held. The index of name in l, or -1. */
+static long find_name(struct dc_list *l, const char *name)
+{
+	if (l->n > FIND_SCAN && (l->idx || !idx_build(l))) {
+		size_t k = name_hash(name) & (l->idx_cap - 1);
+		for (; l->idx[k] != IDX_EMPTY; k = (k + 1) & (l->idx_cap - 1))
+			if (!strcmp(l->ents[l->idx[k]].name, name))
+				return l->idx[k];
+		return -1;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->ents[i].name, name))
+			return (long)i;
+	return -1;
+}
+
+int dc_find(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st,
+	    double *remaining)
+{
+	struct dnode *d;
+	long at;
+	int found = 0;
+
+	if (!dc || !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	pthread_mutex_lock(&dc->lock);
+	d = fresh(dc, dir, remaining);
+	if (!d || d == EXPIRED || !dc_attrs_current(dc, d->l))
+		goto out;
+	at = find_name(d->l, name);
+	if (at >= 0 && !d->l->ents[at].stale) { /* (stale: the server said it changed) */
+		*st = d->l->ents[at].st;
+		found = 1;
+	}
+out:
+	pthread_mutex_unlock(&dc->lock);
+	return found;
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+void dc_note_attrs(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st)
+{
+	struct dnode *d;
+	long at;
+
+	if (!dc)
+		return;
+	pthread_mutex_lock(&dc->lock);
+	d = find(dc, dir);
+	/* only a current listing's attributes reach names the kernel knows */
+	if (d && dc_attrs_current(dc, d->l) && (at = find_name(d->l, name)) >= 0) {
+		const struct smb_stat *o = &d->l->ents[at].st;
+		if (o->size != st->size || o->attrs != st->attrs ||
+		    !same_time(&o->mtime, &st->mtime) || !same_time(&o->ctime, &st->ctime))
+			changed(dc, dir);
+	}
+	pthread_mutex_unlock(&dc->lock);
 }
 
 void dc_clear(struct dircache *dc)

@@ -39,6 +39,16 @@
  * (dc_note_forget: an inode written and then forgotten may differ from the
  * listing); dc_attrs_trusted tells which.
  *
+ * Local modifications counter. The FUSE layer calls dc_note_modify when a
+ * file is opened for writing, and at the start and the end of every release
+ * of a writer, setattr, fallocate and copy_file_range. A listing whose
+ * counter is still the one of its ticket (dc_attrs_current) was fetched
+ * after every local modification that has ended, and none has started
+ * since: its attributes are as good as the server's now for every file but
+ * one written through a handle open all along (the FUSE layer checks open
+ * writers), so they may also answer lookups (dc_find) and refresh names the
+ * kernel knows.
+ *
  * Bounded: at most max_dirs listings and max_entries names in all; the
  * least recently used listing goes first, and a listing larger than
  * max_entries is not kept. Thread-safe (one mutex); no call blocks on I/O.
@@ -66,6 +76,9 @@ struct dc_list {
 	size_t n, cap;
 	struct dc_ent *ents;
 	uint64_t epoch; /* forget epoch when fetched */
+	uint64_t mgen;  /* local modifications counter when fetched */
+	uint32_t *idx;  /* dc_find's name index, built on first use (under the cache's lock) */
+	size_t idx_cap;
 	int refs;       /* atomic */
 	int dot_stale;  /* edited after a local change: "."'s times are older than it */
 };
@@ -87,6 +100,7 @@ void dc_free(struct dircache *dc);
 struct dc_ticket {
 	uint64_t gen;
 	uint64_t epoch;
+	uint64_t mgen;
 };
 /* Before fetching a listing. */
 struct dc_ticket dc_begin_fetch(struct dircache *dc);
@@ -160,10 +174,10 @@ int dc_changing(struct dircache *dc, uint64_t dir);
 int dc_changed_since(struct dircache *dc, uint64_t dir, const struct dc_ticket *t);
 /*
  * A change notification for name in dir (CHANGE_NOTIFY): the listing stays
- * if it already agrees (ADDED: it has exactly name; REMOVED: no entry can be
- * name; MODIFIED: it has exactly name, whose attributes are then marked
- * stale), as it does after this mount's own changes, which the server
- * reports too; otherwise it is dropped (dc_inval).
+ * if it already agrees (ADDED, MODIFIED: it has exactly name, whose
+ * attributes are then marked stale; REMOVED: no entry can be name), as it
+ * does after this mount's own changes, which the server reports too;
+ * otherwise it is dropped (dc_inval).
  */
 enum dc_news { DC_NEWS_ADDED, DC_NEWS_REMOVED, DC_NEWS_MODIFIED };
 void dc_notified(struct dircache *dc, uint64_t dir, enum dc_news news, const char *name);
@@ -179,6 +193,31 @@ void dc_set_watched(struct dircache *dc, uint64_t dir, int watched);
 void dc_note_forget(struct dircache *dc);
 /* May l's attributes be given to the kernel for names it does not know? */
 int dc_attrs_trusted(struct dircache *dc, const struct dc_list *l);
+/* A local modification of a file's data or attributes starts or ends (see above). */
+void dc_note_modify(struct dircache *dc);
+/* Has no local modification started or ended since l was fetched? */
+int dc_attrs_current(struct dircache *dc, const struct dc_list *l);
+/*
+ * Seconds l stays valid if it is still dir's kept, fresh listing (an open
+ * directory's listing may have expired or been replaced since), else 0.
+ */
+double dc_remaining(struct dircache *dc, uint64_t dir, const struct dc_list *l);
+/*
+ * A positive lookup from a kept listing: 1 with name's entry in *st and the
+ * seconds the answer holds in *remaining, if dir's listing is fresh, current
+ * (dc_attrs_current) and has an entry of exactly that name ("." and ".."
+ * excepted); else 0. A long listing gets a hash index of its names on the
+ * first find (4 bytes per slot, twice as many slots as names).
+ */
+int dc_find(struct dircache *dc, uint64_t dir, const char *name, struct smb_stat *st,
+	    double *remaining);
+/*
+ * The server just gave name's attributes in dir (a getattr): a current kept
+ * listing (dc_attrs_current) that says otherwise (size, times, attributes)
+ * is older than what the kernel now has (another client changed the file)
+ * and goes, so that it never takes the kernel back to the older state.
+ */
+void dc_note_attrs(struct dircache *dc, uint64_t dir, const char *name, const struct smb_stat *st);
 /* Drop everything (reconnect). */
 void dc_clear(struct dircache *dc);
 /* Listings kept and their entries in all (tests, stats). */

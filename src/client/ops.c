@@ -1162,6 +1162,15 @@ int smbc_file_later(struct smbc_file *f)
 	return __atomic_load_n(&f->later, __ATOMIC_RELAXED);
 }
 
+int smbc_file_error(struct smbc_file *f)
+{
+	int err;
+	pthread_mutex_lock(&f->lock);
+	err = f->err;
+	pthread_mutex_unlock(&f->lock);
+	return err;
+}
+
 int smbc_leases_on(struct smb_client *c)
 {
 	return c->opts.leases && c->dialect >= SMB2_DIALECT_0210 &&
@@ -1590,7 +1599,8 @@ static void close_async(struct smb_client *c, const struct smb2_file_id *fid, ui
  * response. A failed CREATE fails the related requests after it with its
  * status (MS-SMB2 3.3.5.2.7.2), so the CREATE's status is the one to report.
  */
-static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg,
+		     int one_trip)
 {
 	struct smbc_open_args a = {
 		.access = FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
@@ -1651,6 +1661,8 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		total += nent;
 	}
 	smbc_put_chain(head);
+	if (brc == 0 && one_trip)
+		brc = -EFBIG; /* more to come: the caller wanted only one round trip */
 	while (brc == 0) {
 		nent = 0;
 		qd = query_dir_build(c, &fid, 0);
@@ -1687,15 +1699,26 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	return brc == 1 ? 0 : brc;
 }
 
-int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+static int list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg,
+		    int one_trip)
 {
 	int rc = -EAGAIN;
 	for (int i = 0; i < LIST_RESTARTS && rc == -EAGAIN; i++) {
 		if (i)
 			fn(NULL, NULL, arg); /* start over */
-		rc = list_once(c, path, fn, arg);
+		rc = list_once(c, path, fn, arg, one_trip);
 	}
 	return rc == -EAGAIN ? -EIO : rc;
+}
+
+int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+{
+	return list_dir(c, path, fn, arg, 0);
+}
+
+int smbc_list_dir_one_trip(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg)
+{
+	return list_dir(c, path, fn, arg, 1);
 }
 
 int smbc_statfs(struct smb_client *c, struct smb_statfs *out)

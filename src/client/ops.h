@@ -75,6 +75,8 @@ int smbc_open_later(struct smb_client *c, const char *path, const struct smbc_op
 		    struct smbc_file **out);
 /* Whether f is still waiting to be created. */
 int smbc_file_later(struct smbc_file *f);
+/* The error that lost f (its create failed, a reopen failed), or 0. */
+int smbc_file_error(struct smbc_file *f);
 /* Create f now if it waits; 0 or the error of its create. */
 int smbc_create_now(struct smb_client *c, struct smbc_file *f);
 /* Create f (if it waits) with len (may be 0) bytes at off: one compound. */
@@ -116,6 +118,13 @@ int smbc_file_set_path(struct smbc_file *f, const char *path);
  */
 typedef int (*smbc_dirent_fn)(const char *name, const struct smb_stat *st, void *arg);
 int smbc_list_dir(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg);
+/*
+ * smbc_list_dir, but only as far as the first round trip (the CREATE +
+ * QUERY_DIRECTORY x2 compound) goes: -EFBIG when the directory has more
+ * entries than that answer held (fn was given those; the caller drops them).
+ * For listings fetched ahead of need, which must not stream a huge directory.
+ */
+int smbc_list_dir_one_trip(struct smb_client *c, const char *path, smbc_dirent_fn fn, void *arg);
 
 int smbc_statfs(struct smb_client *c, struct smb_statfs *out);
 

@@ -292,6 +292,8 @@ int smbfs_flush_unreleased(struct smbfs *fs)
 		rc = wb_flush(fh->wb);
 		if (!rc)
 			rc = pend_flush(fs, fh); /* and the times set since, as files_sync() */
+		if (!rc && fh->later_name)
+			rc = smbc_create_now(fs->client, fh->file); /* even if empty */
 		if (rc) {
 			LOG_DBG("inode %llu: data written before the stop not sent: %s",
 				(unsigned long long)fh->ino, strerror(-rc));
@@ -394,6 +396,12 @@ int check_name(struct smbfs *fs, const char *name)
 	return namemap_valid((enum namemap)fs->p.namemap, name) ? 0 : -EINVAL;
 }
 
+void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st)
+{
+	if (fs->p.pol.server_ino && itab_ino_fixed(fs->itab, ino))
+		st->st_ino = ino;
+}
+
 double attr_tmo(const struct smbfs *fs, const struct stat *st)
 {
 	return S_ISDIR(st->st_mode) ? fs->p.attr_timeout : fs->p.attr_timeout_reg;
@@ -409,6 +417,7 @@ void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
 	e->ino = ino;
 	e->generation = 1;
 	statmap_fill(&fs->p.pol, s, ino, &e->attr);
+	fix_st_ino(fs, ino, &e->attr);
 	ext_fix_attr(fs, ino, s, &e->attr);
 	e->attr_timeout = attr_tmo(fs, &e->attr);
 	e->entry_timeout = fs->p.attr_timeout; /* the name is the directory's */

@@ -32,6 +32,7 @@ struct smbfs_params {
 	int perm;              /* perm: chown to another owner fails (ops_entry.c) */
 	unsigned closetimeo;   /* seconds a handle-leased handle stays open after close (deferred.c) */
 	int nonotify;          /* no CHANGE_NOTIFY watches (fs/watch.c) */
+	int nodirprefetch;     /* no listings fetched ahead (fs/prefetch.c) */
 };
 
 struct smbfs_file;
@@ -45,6 +46,8 @@ struct smbfs {
 	struct negcache *neg;     /* names known missing; NULL when actimeo is 0 */
 	struct dircache *dc;      /* directory listings; NULL when actimeo is 0 or cache=none */
 	struct watchset *watches; /* CHANGE_NOTIFY on listed directories (fs/watch.c); NULL: off */
+	struct prefetch *pf;      /* subdirectory listings fetched ahead (fs/prefetch.c); NULL: off */
+	int releasing;            /* atomic: releases of writers in progress (ops_wrap.c) */
 	struct notifier *notifier; /* lease breaks, fs/notify.c */
 	struct fuse_session *se;   /* for kernel cache invalidation; set by smbfs_set_session */
 	int no_reparse_symlinks;  /* atomic; ops_link.c: the server stores no reparse points */

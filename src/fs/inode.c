@@ -22,6 +22,7 @@ struct node {
 	int children;        /* nodes whose parent pointer is this one */
 	int named;           /* present in the name table */
 	uint64_t sid;        /* the server's file id (IndexNumber); 0 = not known yet */
+	int fixed_ino;       /* itab_fix_ino */
 	struct node *id_next;
 	struct node *name_next;
 };
@@ -232,6 +233,27 @@ int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return same;
+}
+
+void itab_fix_ino(struct inode_table *t, uint64_t ino)
+{
+	struct node *n;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	if (n && n != &t->root)
+		n->fixed_ino = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int itab_ino_fixed(struct inode_table *t, uint64_t ino)
+{
+	struct node *n;
+	int fixed;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	fixed = n && n->fixed_ino;
+	pthread_mutex_unlock(&t->lock);
+	return fixed;
 }
 
 uint64_t itab_find(struct inode_table *t, uint64_t parent_id, const char *name)

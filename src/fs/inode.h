@@ -40,6 +40,13 @@ uint64_t itab_lookup_sid(struct inode_table *t, uint64_t parent, const char *nam
  * (ino then learns sid).
  */
 int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid);
+/*
+ * ino's st_ino stays ino itself for as long as the node lives, whatever the
+ * server's file id (a file created later: the kernel saw this number before
+ * the server knew the file, and programs such as git keep it).
+ */
+void itab_fix_ino(struct inode_table *t, uint64_t ino);
+int itab_ino_fixed(struct inode_table *t, uint64_t ino);
 
 /* The nodeid of ino's directory (the last one it had if detached); 0 for the root. */
 uint64_t itab_parent(struct inode_table *t, uint64_t ino);

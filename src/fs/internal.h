@@ -61,6 +61,8 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
  * that mapposix/mapchars do not map), -ENAMETOOLONG (over NAME_MAX bytes).
  */
 int check_name(struct smbfs *fs, const char *name);
+/* st_ino of ino as the kernel first saw it, if it must stay (itab_fix_ino). */
+void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st);
 /* How long the kernel may keep these attributes: acdirmax or acregmax. */
 double attr_tmo(const struct smbfs *fs, const struct stat *st);
 void fill_entry(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *s,
@@ -189,6 +191,23 @@ void op_create_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 void op_mknod_dc(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void op_symlink_dc(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
 void op_link_dc(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+/* ops_wrap.c: open, release, setattr, fallocate, copy_file_range counted by dc_note_modify. */
+void op_open_dc(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_release_dc(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void op_setattr_dc(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		   struct fuse_file_info *fi);
+void op_fallocate_dc(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		     struct fuse_file_info *fi);
+void op_copy_file_range_dc(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			   struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+			   struct fuse_file_info *fi_out, size_t len, int flags);
+/*
+ * Is a file open for writing through this mount, or a writer being released
+ * (fs_writing: any; fs_ino_writing: of ino)? Its attributes on the server
+ * and in a kept listing may lag behind what the kernel knows.
+ */
+int fs_writing(struct smbfs *fs);
+int fs_ino_writing(struct smbfs *fs, fuse_ino_t ino);
 /* ops_stats.c: user.smbfuse.* debug counters on the root, else op_getxattr. */
 void op_getxattr_stats(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,

@@ -78,7 +78,7 @@ static void guard(fuse_req_t req)
 GUARDED(lookup, op_lookup, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 GUARDED(getattr, op_getattr, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 GUARDED(statfs, op_statfs, (fuse_req_t req, fuse_ino_t ino), (req, ino))
-GUARDED(setattr, op_setattr, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+GUARDED(setattr, op_setattr_dc, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
 GUARDED(opendir, op_opendir, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 GUARDED(readdir, op_readdir, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
 GUARDED(readdirplus, op_readdirplus, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
@@ -86,7 +86,7 @@ GUARDED(mkdir, op_mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, m
 GUARDED(unlink, op_unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 GUARDED(rmdir, op_rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
 GUARDED(rename, op_rename, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname, unsigned int flags), (req, parent, name, newparent, newname, flags))
-GUARDED(open, op_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+GUARDED(open, op_open_dc, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 GUARDED(flush, op_flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
 GUARDED(fsync, op_fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
 GUARDED(create, op_create_dc, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi), (req, parent, name, mode, fi))
@@ -98,9 +98,9 @@ GUARDED(getxattr, op_getxattr_stats, (fuse_req_t req, fuse_ino_t ino, const char
 GUARDED(listxattr, op_listxattr, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
 GUARDED(setxattr, op_setxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
 GUARDED(removexattr, op_removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
-GUARDED(fallocate, op_fallocate, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+GUARDED(fallocate, op_fallocate_dc, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
 GUARDED(lseek, op_lseek, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
-GUARDED(copy_file_range, op_copy_file_range, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
+GUARDED(copy_file_range, op_copy_file_range_dc, (fuse_req_t req, fuse_ino_t ino_in, off_t off_in, struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out, struct fuse_file_info *fi_out, size_t len, int flags), (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
 
 const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.init = op_init,
@@ -116,7 +116,7 @@ const struct fuse_lowlevel_ops smbfs_ll_ops = {
 	.releasedir = op_releasedir,
 	.open = g_open,
 	.read = op_read,
-	.release = op_release,
+	.release = op_release_dc,
 	.write = op_write,
 	.flush = g_flush,
 	.fsync = g_fsync,

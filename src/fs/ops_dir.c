@@ -14,6 +14,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/prefetch.h"
 #include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -27,12 +28,17 @@
  * gives the kernel attributes only for names it does not know yet, and only
  * while the cache trusts them; for names it knows, the kernel keeps its own
  * attributes (they follow this mount's writes), so the entry goes without
- * (nodeid 0: the name only).
+ * (nodeid 0: the name only) - unless no local modification started or ended
+ * since the listing was fetched (dc_attrs_current) and the file is not open
+ * for writing: then the listing's attributes are as new as the kernel's, and
+ * refresh its entry (else each expired name costs a LOOKUP when ls -l stats
+ * it). Entries from a kept listing are valid no longer than it is.
  */
 struct dir_handle {
 	struct dc_list *l;
 	int cached;       /* served from the directory cache */
-	double remaining; /* seconds a cached listing stays valid */
+	double remaining; /* seconds a cached listing stays valid (at opendir) */
+	unsigned queued;  /* subdirectories queued for prefetch (prefetch.h) */
 };
 
 static void dir_free(struct dir_handle *d)
@@ -42,6 +48,9 @@ static void dir_free(struct dir_handle *d)
 	dc_list_put(d->l);
 	free(d);
 }
+
+/* More entries than one QUERY_DIRECTORY response holds (see REFETCH_MAX in dircache.c). */
+#define DIR_LONG 400
 
 /* A listing entry from the server: its name in the mount's spelling (mapposix/mapchars). */
 struct fetch_ctx {
@@ -84,6 +93,12 @@ static int dir_fetch(struct smbfs *fs, fuse_ino_t ino, struct dir_handle *d)
 	return rc;
 }
 
+int dir_list_one_trip(struct smbfs *fs, const char *path, struct dc_list *l)
+{
+	struct fetch_ctx fc = {l, (enum namemap)fs->p.namemap};
+	return smbc_list_dir_one_trip(fs->client, path, fetch_add, &fc);
+}
+
 int dir_refetch(struct smbfs *fs, fuse_ino_t ino)
 {
 	struct dir_handle d = {0};
@@ -123,6 +138,17 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	if (!d->l && pf_claim(fs, ino)) /* a prefetch of it was in flight */
+		d->l = dc_lookup(fs->dc, ino, &d->remaining);
+	/*
+	 * A long listing close to its expiry would expire while it is read, and
+	 * each name given after that costs a LOOKUP (ls -l stats them all):
+	 * fetching it again costs a few round trips.
+	 */
+	if (d->l && d->l->n > DIR_LONG && d->remaining < fs->p.attr_timeout / 2) {
+		dc_list_put(d->l);
+		d->l = NULL;
+	}
 	if (d->l)
 		d->cached = 1;
 	else
@@ -148,16 +174,90 @@ static void name_only(struct smbfs *fs, const struct dc_ent *de, size_t i,
 	e->attr.st_ino = de->st.ino ? de->st.ino : (ino_t)(i + 2);
 }
 
+/*
+ * The kernel is given subdirectory cino of ino: someone walking the tree
+ * (find, du, a file manager) opens it next, so fetch its listing now
+ * (prefetch.h). Not for reparse points (symlinks to directories).
+ */
+static void maybe_prefetch(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino,
+			   fuse_ino_t cino, const struct smb_stat *st)
+{
+	if ((st->attrs & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) !=
+		    FILE_ATTRIBUTE_DIRECTORY ||
+	    d->queued >= PF_PER_DIR)
+		return;
+	d->queued++;
+	pf_dir(fs, ino, cino);
+}
+
+/* What a kept listing may tell the kernel, at one readdirplus. */
+struct list_view {
+	int trusted;      /* attributes for names the kernel does not know (dc_attrs_trusted) */
+	int current;      /* and for those it knows (dc_attrs_current) */
+	int writing;      /* some file is open for writing (fs_writing) */
+	double remaining; /* seconds the listing still holds */
+};
+
+/*
+ * The readdirplus entry of d's i-th entry (ino's listing) into *e. -ENOMEM
+ * when the inode table is full (stop the listing there).
+ */
+static int plus_entry(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino, size_t i,
+		      const struct list_view *v, struct fuse_entry_param *e)
+{
+	const struct dc_ent *de = &d->l->ents[i];
+	fuse_ino_t known = d->cached ? itab_find(fs->itab, ino, de->name) : 0;
+	fuse_ino_t cino;
+
+	/*
+	 * Not if the file may have been written here since the fetch: the
+	 * kernel's attributes may be newer, or, for an inode it forgot, the
+	 * server's (a writer closing now makes the listing's untrustworthy).
+	 */
+	/* (nor when the server said the file changed since: de->stale) */
+	if (d->cached && (de->stale ||
+			  (known ? !v->current || (v->writing && fs_ino_writing(fs, known))
+				 : !v->trusted && (!v->current || v->writing)))) {
+		name_only(fs, de, i, e);
+		return 0;
+	}
+	cino = itab_lookup_sid(fs->itab, ino, de->name, 1, d->cached ? 0 : file_sid(fs, &de->st));
+	if (!cino)
+		return -ENOMEM;
+	fill_entry(fs, cino, &de->st, e);
+	/*
+	 * A listing fresh from the server, or a name the kernel learns now (a
+	 * first walk below a kept listing); not a known name of a kept listing
+	 * being listed again.
+	 */
+	if (!known)
+		maybe_prefetch(fs, d, ino, cino, &de->st);
+	if (d->cached) { /* valid no longer than the listing */
+		if (e->attr_timeout > v->remaining)
+			e->attr_timeout = v->remaining;
+		if (e->entry_timeout > v->remaining)
+			e->entry_timeout = v->remaining;
+	}
+	return 0;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
 	struct smbfs *fs = fs_of(req);
 	struct dir_handle *d = (struct dir_handle *)(uintptr_t)fi->fh;
 	struct dc_list *l = d->l;
-	int trusted = !d->cached || dc_attrs_trusted(fs->dc, l);
+	struct list_view v = {0};
 	char *buf, *p;
 	size_t left = size;
 
+	if (d->cached && plus) {
+		v.trusted = dc_attrs_trusted(fs->dc, l);
+		/* it may have expired, or been replaced, since opendir */
+		v.remaining = dc_remaining(fs->dc, ino, l);
+		v.current = v.remaining > 0 && dc_attrs_current(fs->dc, l);
+		v.writing = v.current && fs_writing(fs);
+	}
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -186,21 +286,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				memset(&e, 0, sizeof(e));
 				statmap_fill(&fs->p.pol, &de->st, ino, &e.attr);
 				e.attr.st_ino = ino;
-			} else if (d->cached && (!trusted || de->stale ||
-						 itab_find(fs->itab, ino, de->name))) {
-				name_only(fs, de, i, &e);
-			} else {
-				fuse_ino_t cino = itab_lookup_sid(fs->itab, ino, de->name, 1,
-								   d->cached ? 0 : file_sid(fs, &de->st));
-				if (!cino)
-					break;
-				fill_entry(fs, cino, &de->st, &e);
-				if (d->cached) { /* valid no longer than the listing */
-					if (e.attr_timeout > d->remaining)
-						e.attr_timeout = d->remaining;
-					if (e.entry_timeout > d->remaining)
-						e.entry_timeout = d->remaining;
-				}
+			} else if (plus_entry(fs, d, ino, i, &v, &e)) {
+				break;
 			}
 			need = fuse_add_direntry_plus(req, p, left, de->name, &e, (off_t)(i + 1));
 		}

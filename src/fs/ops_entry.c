@@ -20,6 +20,7 @@
 #include "cache/dircache.h"
 #include "cache/negcache.h"
 #include "cache/writeback.h"
+#include "fs/prefetch.h"
 #include "fs/watch.h"
 #include "log.h"
 #include "wire/fscc.h"
@@ -45,6 +46,8 @@ void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (!fs->p.direct_io && !fs->p.nonotify && watch_start(fs, 64))
 		LOG_WARN("cannot start watching directories: other clients' changes show "
 			 "within actimeo only");
+	if (pf_start(fs))
+		LOG_WARN("cannot start prefetching listings: each directory costs a round trip");
 	conn->max_readahead = 1024 * 1024;
 	conn->max_write = (unsigned)fs->p.wsize;
 	conn->max_background = 64;
@@ -55,6 +58,7 @@ void op_destroy(void *userdata)
 {
 	struct smbfs *fs = userdata;
 	ext_destroy(fs); /* answer blocked lock requests before the session goes */
+	pf_stop(fs); /* its workers store into fs->dc */
 	watch_stop(fs);
 	dc_free(fs->dc);
 	fs->dc = NULL;
@@ -81,13 +85,31 @@ static int lookup_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *na
 	return ans == DC_ABSENT;
 }
 
+/*
+ * name's attributes from parent's kept listing, when they are as good as the
+ * server's: the listing is fresh, no local modification started or ended
+ * since it was fetched (dc_find), and the file is not open for writing here
+ * (its size may be ahead of the server's). ls -l of a directory whose names
+ * the kernel let expire then costs no LOOKUP per name. *ttl gets how long
+ * the answer holds.
+ */
+static int found_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *name,
+			    struct smb_stat *st, double *ttl)
+{
+	fuse_ino_t known;
+	if (!dc_find(fs->dc, parent, name, st, ttl))
+		return 0;
+	known = itab_find(fs->itab, parent, name);
+	return !known || !fs_ino_writing(fs, known);
+}
+
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct smbfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct smb_stat st;
 	char path[PATH_CAP];
-	double neg_ttl = fs->p.attr_timeout, dir_ttl = 0;
+	double neg_ttl = fs->p.attr_timeout, pos_ttl = -1, dir_ttl = 0;
 	fuse_ino_t ino;
 	int rc, listed = 0;
 
@@ -101,12 +123,17 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = -ENOENT; /* known missing: no round trip */
 	} else if (lookup_in_listing(fs, parent, name, &neg_ttl)) {
 		rc = -ENOENT; /* not in the directory's current listing: no round trip */
+	} else if (found_in_listing(fs, parent, name, &st, &pos_ttl)) {
+		rc = 0; /* in it, with current attributes: no round trip */
 	} else if (dc_find_dir(fs->dc, parent, name, &st, &dir_ttl)) {
-		/* a directory this mount knows is there: the kernel asks about each
-		 * one again before mkdir (EEXIST) and O_EXCL creates in it */
+		/* a directory this mount made or changed: the kernel asks about each
+		 * one again before mkdir (EEXIST) and O_EXCL creates in it, while
+		 * the listing's attributes are not current (files written there) */
+		pos_ttl = -1;
 		rc = 0;
 		listed = 1;
 	} else {
+		pos_ttl = -1;
 		uint64_t gen = neg_gen(fs->neg); /* a create meanwhile wins over our miss */
 		/*
 		 * A rename or unlink through this mount in the directory right now:
@@ -150,6 +177,11 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (e.entry_timeout > dir_ttl)
 			e.entry_timeout = dir_ttl;
 		e.attr_timeout = 0;
+	} else if (pos_ttl >= 0) { /* valid no longer than the listing */
+		if (e.attr_timeout > pos_ttl)
+			e.attr_timeout = pos_ttl;
+		if (e.entry_timeout > pos_ttl)
+			e.entry_timeout = pos_ttl;
 	}
 	if (fuse_reply_entry(req, &e) == -ENOENT) /* interrupted: undo the lookup count */
 		itab_forget(fs->itab, ino, 1);
@@ -192,6 +224,7 @@ static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
 		if (strcmp(l->ents[i].name, ".") != 0 || !(st->attrs & FILE_ATTRIBUTE_DIRECTORY))
 			continue;
 		statmap_fill(&fs->p.pol, st, ino, &out);
+		fix_st_ino(fs, ino, &out);
 		ext_fix_attr(fs, ino, st, &out);
 		fuse_reply_attr(req, &out, rem < fs->p.attr_timeout ? rem : fs->p.attr_timeout);
 		done = 1;
@@ -199,6 +232,25 @@ static int getattr_cached_dir(struct smbfs *fs, fuse_req_t req, fuse_ino_t ino)
 	}
 	dc_list_put(l);
 	return done;
+}
+
+/*
+ * The server's attributes of ino: its directory's kept listing must not
+ * contradict them (dc_note_attrs), or a readdirplus or lookup from it would
+ * take the kernel back to older ones.
+ */
+static void check_listing(struct smbfs *fs, fuse_ino_t ino, const struct smb_stat *st)
+{
+	char path[PATH_CAP];
+	const char *name;
+	fuse_ino_t parent = itab_parent(fs->itab, ino);
+
+	/* a directory's times move with its entries: its parent's listing stays */
+	if (!fs->dc || !parent || (st->attrs & FILE_ATTRIBUTE_DIRECTORY) ||
+	    itab_path(fs->itab, ino, path, sizeof(path)) <= 0)
+		return;
+	name = strrchr(path, '/');
+	dc_note_attrs(fs->dc, parent, name ? name + 1 : path, st);
 }
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -213,6 +265,7 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (pend_stat(fs, ino, &st)) {
 		/* being written under a write lease: this mount knows best (0 round trips) */
 		statmap_fill(&fs->p.pol, &st, ino, &out);
+		fix_st_ino(fs, ino, &out);
 		ext_fix_attr(fs, ino, &st, &out);
 		fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 		return;
@@ -233,7 +286,9 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	check_listing(fs, ino, &st);
 	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fix_st_ino(fs, ino, &out);
 	ext_fix_attr(fs, ino, &st, &out);
 	fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 }
@@ -379,6 +434,7 @@ out:
 		return;
 	}
 	statmap_fill(&fs->p.pol, &st, ino, &out);
+	fix_st_ino(fs, ino, &out);
 	ext_fix_attr(fs, ino, &st, &out);
 	fuse_reply_attr(req, &out, attr_tmo(fs, &out));
 }

@@ -83,6 +83,8 @@ static int open_raced(struct smbfs *fs, fuse_ino_t dir, const struct dc_ticket *
 	return -ESTALE;
 }
 
+static int create_later_lost(struct smbfs *fs, fuse_ino_t ino);
+
 void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct smbfs *fs = fs_of(req);
@@ -113,6 +115,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh->file = defer_take(fs, ino, fi->flags & O_ACCMODE, fh->lease_key);
 	reused = fh->file != NULL;
 	rc = 0;
+	if (!fh->file && create_later_lost(fs, ino)) {
+		free(fh);
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	if (!fh->file) {
 		fuse_ino_t dir = itab_parent(fs->itab, ino);
 		struct dc_ticket t = dc_begin_fetch(fs->dc);
@@ -442,35 +449,74 @@ void reply_new_entry(fuse_req_t req, struct smbfs *fs, fuse_ino_t parent, const 
  * smbc_write_set_info). close() returns only once the server has the file.
  * Anything that could observe the file on the server first creates it (see
  * smbc_open_later). Another client creating the same name in between makes
- * the create fail: close() reports EEXIST and the name is looked up afresh.
+ * an O_EXCL create fail: close() reports EEXIST and the name is looked up
+ * afresh; without O_EXCL that file is opened (and truncated with O_TRUNC),
+ * as the open would have done.
  * A file kept open is created within CREATE_LATER_MAX_S anyway (deferred.c's
  * timer), so other clients see it about as soon as they would have.
  * Not with cache=none, nolease, closetimeo=0, O_APPEND or a read-only open.
  */
 int create_later_ok(struct smbfs *fs, fuse_ino_t parent, const char *name, int flags)
 {
+	/* (not over a node the kernel still holds: a file of that name that went
+	 * on the server; its inode would become the new file's) */
 	return fs->dc && fs->deferred && !fs->p.readonly &&
 	       (flags & O_ACCMODE) != O_RDONLY && !(flags & O_APPEND) &&
-	       smbc_leases_on(fs->client) && dc_absent(fs->dc, parent, name, NULL) == DC_ABSENT;
+	       smbc_leases_on(fs->client) && dc_absent(fs->dc, parent, name, NULL) == DC_ABSENT &&
+	       !itab_find(fs->itab, parent, name);
+}
+
+/* The name is not ours after all: forget what this mount made of it. */
+static void create_later_undo(struct smbfs *fs, fuse_ino_t parent, const char *name)
+{
+	itab_unlink(fs->itab, parent, name);
+	dc_inval(fs->dc, parent);
+	if (fs->se)
+		(void)fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
 }
 
 int create_later_done(struct smbfs *fs, struct smbfs_file *fh)
 {
-	int rc = smbc_create_now(fs->client, fh->file);
+	/* (two closes of dup'ed descriptors may flush at once: one takes it) */
+	char *name = __atomic_exchange_n(&fh->later_name, NULL, __ATOMIC_ACQ_REL);
+	int rc;
 
+	if (!name)
+		return 0;
+	rc = smbc_create_now(fs->client, fh->file);
 	if (rc) {
-		/* the name is not ours: forget what this mount made of it */
 		LOG_WARN("creating a file failed at close: %s", strerror(-rc));
-		itab_unlink(fs->itab, fh->later_parent, fh->later_name);
-		dc_inval(fs->dc, fh->later_parent);
-		if (fs->se)
-			(void)fuse_lowlevel_notify_inval_entry(fs->se, fh->later_parent,
-							       fh->later_name,
-							       strlen(fh->later_name));
+		create_later_undo(fs, fh->later_parent, name);
 	}
-	free(fh->later_name);
-	fh->later_name = NULL;
+	free(name);
 	return rc;
+}
+
+/*
+ * An open of ino while a file of it created later could not be created
+ * (another client made the name first; found by the timer or another
+ * operation): the name is that client's file, not this inode. ESTALE makes
+ * the kernel look it up again; this inode keeps only what its own open has.
+ */
+static int create_later_lost(struct smbfs *fs, fuse_ino_t ino)
+{
+	fuse_ino_t parent = 0;
+	char *name = NULL;
+
+	pthread_mutex_lock(&fs->files_lock);
+	for (struct smbfs_file *f = fs->files; f && !name; f = f->next) {
+		if (f->ino == ino && f->later_name && !smbc_file_later(f->file) &&
+		    smbc_file_error(f->file)) {
+			parent = f->later_parent;
+			name = strdup(f->later_name);
+		}
+	}
+	pthread_mutex_unlock(&fs->files_lock);
+	if (!name)
+		return 0;
+	create_later_undo(fs, parent, name);
+	free(name);
+	return 1;
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -510,7 +556,9 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	rc = ino_path(fs, parent, name, path, sizeof(path));
 	if (!rc && lazy && (fh->later_name = strdup(name))) {
 		struct timespec now;
-		a.disposition = FILE_CREATE; /* a collision is an error, never another's file */
+		/* (as asked: O_EXCL fails at close if the name was taken meanwhile;
+		 * without it another's file of that name is opened, as it would
+		 * have been at open) */
 		fh->later_parent = parent;
 		rc = smbc_open_later(fs->client, path, &a, &fh->file);
 		memset(&st, 0, sizeof(st));
@@ -531,4 +579,6 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	fi->fh = (uintptr_t)fh;
 	fi->direct_io = fs->p.direct_io;
 	reply_new_entry(req, fs, parent, name, &st, fi, fh, NULL);
+	if (lazy && fh->later_name && fh->ino)
+		itab_fix_ino(fs->itab, fh->ino); /* its st_ino stays what the kernel saw */
 }

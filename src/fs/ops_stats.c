@@ -9,11 +9,15 @@
  *
  * user.smbfuse.watches: directories with a CHANGE_NOTIFY outstanding (fs/watch.c).
  *
+ * user.smbfuse.prefetch: "KEPT BUSY", listings kept by prefetch so far and
+ * prefetches queued or in flight (fs/prefetch.c).
+ *
  * It is answered here, never sent to the server, costs no round trip itself,
  * and is not listed by listxattr (so cp -a and rsync -X do not copy it).
  * Every other xattr request goes on to ops_ext.c.
  */
 #include "fs/internal.h"
+#include "fs/prefetch.h"
 #include "fs/watch.h"
 
 #include <errno.h>
@@ -22,17 +26,21 @@
 
 #define STATS_ROUND_TRIPS "user.smbfuse.round_trips"
 #define STATS_WATCHES "user.smbfuse.watches"
+#define STATS_PREFETCH "user.smbfuse.prefetch"
 
 void op_getxattr_stats(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct smbfs *fs = fs_of(req);
-	char v[32];
+	char v[48];
 	int n;
 
 	if (ino == FUSE_ROOT_ID && strcmp(name, STATS_ROUND_TRIPS) == 0) {
 		n = snprintf(v, sizeof(v), "%lu", smbc_round_trips(fs->client));
 	} else if (ino == FUSE_ROOT_ID && strcmp(name, STATS_WATCHES) == 0) {
 		n = snprintf(v, sizeof(v), "%zu", watch_armed(fs));
+	} else if (ino == FUSE_ROOT_ID && strcmp(name, STATS_PREFETCH) == 0) {
+		unsigned long busy, kept = pf_stats(fs, &busy);
+		n = snprintf(v, sizeof(v), "%lu %lu", kept, busy);
 	} else {
 		op_getxattr(req, ino, name, size);
 		return;

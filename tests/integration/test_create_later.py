@@ -105,6 +105,61 @@ def test_name_taken_meanwhile_fails_at_close(t):
     t.umount(mnt)
 
 
+def test_name_taken_meanwhile_without_o_excl(t):
+    # open(O_CREAT|O_TRUNC) would have opened the other client's file: so it does
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    os.mkdir(mnt + '/tr')
+    fd = os.open(mnt + '/tr/x', os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o644)
+    t.write_server('rw', 'tr/x', b'theirs, and longer than ours')
+    os.write(fd, b'ours')
+    os.close(fd)
+    with open(_share(t, 'tr', 'x'), 'rb') as f:
+        assert f.read() == b'ours'
+    t.umount(mnt)
+
+
+def test_many_pending_all_created_first(t):
+    # a rename in the directory is a CREATE beside every pending file: all of
+    # them are created before it, not some (the timer would be a second late)
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    os.mkdir(mnt + '/many')
+    with open(mnt + '/many/plain', 'wb') as f:
+        f.write(b'p')
+    fds = []
+    for i in range(100):
+        fd = os.open('%s/many/f%03d' % (mnt, i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.write(fd, b'%d' % i)
+        fds.append(fd)
+    os.rename(mnt + '/many/plain', mnt + '/many/plain2')
+    have = set(os.listdir(_share(t, 'many')))
+    missing = ['f%03d' % i for i in range(100) if 'f%03d' % i not in have]
+    assert not missing, '%d pending files not created before the rename: %r' % (
+        len(missing), missing[:5])
+    for i, fd in enumerate(fds):
+        os.close(fd)
+    for i in (0, 50, 99):
+        with open(_share(t, 'many', 'f%03d' % i), 'rb') as f:
+            assert f.read() == b'%d' % i
+    t.umount(mnt)
+
+
+def test_inode_number_stays(t):
+    # programs (git's index, tar's hard-link table) keep st_ino: it must not
+    # change once the server has the file
+    mnt = t.mount('rw', 'actimeo=1', 'nonotify')
+    os.mkdir(mnt + '/ino')
+    fd = os.open(mnt + '/ino/a', os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.write(fd, b'a')
+    before = os.fstat(fd).st_ino
+    os.close(fd)
+    assert os.stat(mnt + '/ino/a').st_ino == before
+    time.sleep(1.3)  # past the attribute timeout: asked from the server again
+    assert os.stat(mnt + '/ino/a').st_ino == before
+    with open(mnt + '/ino/a', 'rb') as f:
+        assert os.fstat(f.fileno()).st_ino == before
+    t.umount(mnt)
+
+
 def test_looking_at_the_server_creates_it_first(t):
     mnt = t.mount('rw', 'actimeo=30', 'nonotify')
     os.mkdir(mnt + '/v')

@@ -79,7 +79,7 @@ OPTIONS = ('username', 'user', 'password', 'pass', 'domain', 'dom', 'workgroup',
            'cache', 'actimeo', 'acregmax', 'acdirmax', 'forceuid', 'forcegid', 'nounix',
            'iocharset', 'closetimeo', 'handletimeout', 'max_channels', 'mapposix', 'mapchars', 'loglevel',
            'debug', 'lease', 'nolease', '_netdev', 'nofail', 'noauto', 'user', 'users', 'defaults', 'relatime',
-           'nonempty', 'comment')
+           'nonempty', 'comment', 'nodirprefetch', 'dirprefetch')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -532,6 +532,79 @@ START_TEST(test_dc_attr_trust_and_watch)
 }
 END_TEST
 
+START_TEST(test_dc_find_and_modify_counter)
+{
+	struct dircache *dc = dc_new(16, 10000, 0.2);
+	struct dc_ticket t = dc_begin_fetch(dc);
+	struct dc_list *l = listing(1000, "f"), *c;
+	struct smb_stat st, up;
+	double rem = 0;
+
+	ck_assert_int_eq(dc_find(dc, 1, "f5", &st, &rem), 0); /* nothing kept */
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	ck_assert(dc_attrs_current(dc, l));
+	ck_assert(dc_remaining(dc, 1, l) > 0);
+	/* the name index: every name, any order; absent names are not found */
+	for (int i = 999; i >= 0; i -= 7) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", i);
+		ck_assert_int_eq(dc_find(dc, 1, name, &st, &rem), 1);
+		ck_assert_uint_eq(st.size, (uint64_t)i);
+		ck_assert(rem > 0 && rem <= 0.2);
+	}
+	ck_assert_int_eq(dc_find(dc, 1, "F5", &st, &rem), 0);
+	ck_assert_int_eq(dc_find(dc, 1, "f1000", &st, &rem), 0);
+	ck_assert_int_eq(dc_find(dc, 2, "f5", &st, &rem), 0);
+	/* a local change edits the listing: the index follows it */
+	memset(&up, 0, sizeof(up));
+	up.size = 4242;
+	dc_begin_change(dc, 1);
+	dc_note_add(dc, 1, "new", &up);
+	dc_note_del(dc, 1, "f7");
+	dc_end_change(dc, 1);
+	ck_assert_int_eq(dc_find(dc, 1, "new", &st, &rem), 1);
+	ck_assert_uint_eq(st.size, 4242);
+	ck_assert_int_eq(dc_find(dc, 1, "f7", &st, &rem), 0);
+	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 1);
+	ck_assert_uint_eq(st.size, 8);
+	/* a local modification of a file: the listing's attributes no longer answer */
+	c = dc_lookup(dc, 1, NULL);
+	ck_assert_ptr_nonnull(c);
+	dc_note_modify(dc);
+	ck_assert(!dc_attrs_current(dc, c));
+	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 0);
+	/* one fetched after it does, until the next */
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 1);
+	/* an open directory's older listing is no longer the kept one */
+	ck_assert(dc_remaining(dc, 1, c) == 0);
+	ck_assert(dc_remaining(dc, 1, l) > 0);
+	dc_note_modify(dc);
+	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 0);
+	/* the server shows newer attributes than a current listing: it goes */
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	memset(&up, 0, sizeof(up));
+	up.size = 9; /* what the listing says of f9 */
+	dc_note_attrs(dc, 1, "f9", &up);
+	ck_assert_int_eq(dc_find(dc, 1, "f9", &st, &rem), 1);
+	up.size = 10;
+	dc_note_attrs(dc, 1, "f9", &up);
+	ck_assert_int_eq(dc_find(dc, 1, "f9", &st, &rem), 0);
+	ck_assert(dc_remaining(dc, 1, l) == 0);
+	/* expiry */
+	t = dc_begin_fetch(dc);
+	ck_assert_int_eq(dc_store(dc, 1, &t, l), 1);
+	usleep(250 * 1000);
+	ck_assert_int_eq(dc_find(dc, 1, "f8", &st, &rem), 0);
+	ck_assert(dc_remaining(dc, 1, l) == 0);
+	dc_list_put(c);
+	dc_list_put(l);
+	dc_free(dc);
+}
+END_TEST
+
 static int has(const struct dc_list *l, const char *name)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -1347,6 +1420,7 @@ static Suite *cache_suite(void)
 	tcase_add_test(td, test_dc_bounds_lru);
 	tcase_add_test(td, test_dc_write_counter);
 	tcase_add_test(td, test_dc_attr_trust_and_watch);
+	tcase_add_test(td, test_dc_find_and_modify_counter);
 	tcase_add_test(td, test_dc_threads);
 	tcase_add_test(td, test_dc_follows_local_changes);
 	tcase_add_test(td, test_dc_notifications_and_directories);
