@@ -550,6 +550,7 @@ int dc_find_dir(struct dircache *dc, uint64_t dir, const char *name, struct smb_
 	pthread_mutex_lock(&dc->lock);
 	d = fresh(dc, dir, remaining);
 	if (d && d != EXPIRED && d->edited && (at = where(d->l, name)) >= 0 &&
+	    !d->l->ents[at].stale &&
 	    (d->l->ents[at].st.attrs & FILE_ATTRIBUTE_DIRECTORY) && strcmp(name, ".") &&
 	    strcmp(name, "..")) {
 		*st = d->l->ents[at].st;

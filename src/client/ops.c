@@ -1247,18 +1247,16 @@ int smbc_create_now(struct smb_client *c, struct smbc_file *f)
 	return rc;
 }
 
-/* Would a CREATE of path see fpath: the same name, a name below it, or one beside it? */
+/*
+ * Would a CREATE of path see fpath: the same name (in any case), or a name
+ * below it (a listing, a rename or delete of a directory above)? A name
+ * beside it would not: a rename or link onto fpath settles its target itself.
+ */
 static int observes(const char *path, const char *fpath)
 {
 	size_t n = strlen(path);
-	const char *a, *b;
 
-	if (!n || (!strncasecmp(path, fpath, n) && (fpath[n] == '/' || !fpath[n])))
-		return 1;
-	a = strrchr(path, '/');
-	b = strrchr(fpath, '/');
-	n = a ? (size_t)(a - path) : 0;
-	return n == (b ? (size_t)(b - fpath) : 0) && !strncasecmp(path, fpath, n);
+	return !n || (!strncasecmp(path, fpath, n) && (fpath[n] == '/' || !fpath[n]));
 }
 
 /* Create the files pending creation for which match(f, arg) says so (f->lock held). */

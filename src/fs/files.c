@@ -400,6 +400,8 @@ void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st)
 {
 	if (fs->p.pol.server_ino && itab_ino_fixed(fs->itab, ino))
 		st->st_ino = ino;
+	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode))
+		itab_note_links(fs->itab, ino);
 }
 
 double attr_tmo(const struct smbfs *fs, const struct stat *st)

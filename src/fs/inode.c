@@ -23,6 +23,7 @@ struct node {
 	int named;           /* present in the name table */
 	uint64_t sid;        /* the server's file id (IndexNumber); 0 = not known yet */
 	int fixed_ino;       /* itab_fix_ino */
+	int multi_link;      /* itab_note_links */
 	struct node *id_next;
 	struct node *name_next;
 };
@@ -254,6 +255,27 @@ int itab_ino_fixed(struct inode_table *t, uint64_t ino)
 	fixed = n && n->fixed_ino;
 	pthread_mutex_unlock(&t->lock);
 	return fixed;
+}
+
+void itab_note_links(struct inode_table *t, uint64_t ino)
+{
+	struct node *n;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	if (n && n != &t->root)
+		n->multi_link = 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+int itab_multi_link(struct inode_table *t, uint64_t ino)
+{
+	struct node *n;
+	int multi;
+	pthread_mutex_lock(&t->lock);
+	n = get_node(t, ino);
+	multi = n && n->multi_link;
+	pthread_mutex_unlock(&t->lock);
+	return multi;
 }
 
 uint64_t itab_find(struct inode_table *t, uint64_t parent_id, const char *name)

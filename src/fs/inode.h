@@ -47,6 +47,13 @@ int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid);
  */
 void itab_fix_ino(struct inode_table *t, uint64_t ino);
 int itab_ino_fixed(struct inode_table *t, uint64_t ino);
+/*
+ * ino was seen with more than one link: a listing's entry (which carries no
+ * link count) must not stand for it (itab_multi_link), the kernel would show
+ * one link.
+ */
+void itab_note_links(struct inode_table *t, uint64_t ino);
+int itab_multi_link(struct inode_table *t, uint64_t ino);
 
 /* The nodeid of ino's directory (the last one it had if detached); 0 for the root. */
 uint64_t itab_parent(struct inode_table *t, uint64_t ino);

@@ -61,7 +61,11 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
  * that mapposix/mapchars do not map), -ENAMETOOLONG (over NAME_MAX bytes).
  */
 int check_name(struct smbfs *fs, const char *name);
-/* st_ino of ino as the kernel first saw it, if it must stay (itab_fix_ino). */
+/*
+ * Attributes of ino about to reach the kernel: st_ino as the kernel first
+ * saw it if it must stay (itab_fix_ino); a link count over one noted
+ * (itab_note_links).
+ */
 void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st);
 /* How long the kernel may keep these attributes: acdirmax or acregmax. */
 double attr_tmo(const struct smbfs *fs, const struct stat *st);

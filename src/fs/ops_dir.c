@@ -207,17 +207,20 @@ static int plus_entry(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino, si
 {
 	const struct dc_ent *de = &d->l->ents[i];
 	fuse_ino_t known = d->cached ? itab_find(fs->itab, ino, de->name) : 0;
+	fuse_ino_t seen = d->cached ? known : itab_find(fs->itab, ino, de->name);
 	fuse_ino_t cino;
 
 	/*
 	 * Not if the file may have been written here since the fetch: the
 	 * kernel's attributes may be newer, or, for an inode it forgot, the
-	 * server's (a writer closing now makes the listing's untrustworthy).
+	 * server's (a writer closing now makes the listing's untrustworthy);
+	 * nor when the server said the file changed since (de->stale); nor for
+	 * an inode seen with more than one link (a listing carries no count).
 	 */
-	/* (nor when the server said the file changed since: de->stale) */
-	if (d->cached && (de->stale ||
-			  (known ? !v->current || (v->writing && fs_ino_writing(fs, known))
-				 : !v->trusted && (!v->current || v->writing)))) {
+	if ((seen && itab_multi_link(fs->itab, seen)) ||
+	    (d->cached && (de->stale ||
+			   (known ? !v->current || (v->writing && fs_ino_writing(fs, known))
+				  : !v->trusted && (!v->current || v->writing))))) {
 		name_only(fs, de, i, e);
 		return 0;
 	}

@@ -61,6 +61,9 @@ void op_open_dc(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		dc_note_modify(fs->dc);
 	op_open(req, ino, fi);
+	/* a read-only open that truncated is no writer: count its end too */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && (fi->flags & O_TRUNC))
+		dc_note_modify(fs->dc);
 }
 
 void op_release_dc(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -39,6 +39,7 @@ struct prefetch {
 	pthread_t thr[PF_WORKERS];
 	size_t nthr;
 	int stop;
+	volatile int cancel; /* the workers' cancel flag (smbc_set_cancel): set at stop */
 	unsigned long kept;
 };
 
@@ -84,6 +85,10 @@ static void *pf_worker(void *arg)
 	struct smbfs *fs = arg;
 	struct prefetch *pf = fs->pf;
 	size_t me;
+
+	/* a fetch waiting for a lost server gives up at stop (hard mounts wait
+	 * for a reconnect forever otherwise, and the unmount would wait too) */
+	smbc_set_cancel(&pf->cancel);
 
 	pthread_mutex_lock(&pf->lock);
 	for (me = 0; me < PF_WORKERS && !pthread_equal(pf->thr[me], pthread_self()); me++)
@@ -153,6 +158,7 @@ void pf_stop(struct smbfs *fs)
 		return;
 	pthread_mutex_lock(&pf->lock);
 	pf->stop = 1;
+	pf->cancel = 1;
 	pf->n = 0;
 	pthread_cond_broadcast(&pf->work);
 	pthread_mutex_unlock(&pf->lock);

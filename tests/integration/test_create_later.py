@@ -119,21 +119,24 @@ def test_name_taken_meanwhile_without_o_excl(t):
 
 
 def test_many_pending_all_created_first(t):
-    # a rename in the directory is a CREATE beside every pending file: all of
-    # them are created before it, not some (the timer would be a second late)
+    # an rmdir of their directory (the kernel leaves the emptiness check to
+    # the server) sees every pending file: all of them are created before it,
+    # not some (the timer would be a second late), and the rmdir fails
     mnt = t.mount('rw', 'actimeo=30', 'nonotify')
     os.mkdir(mnt + '/many')
-    with open(mnt + '/many/plain', 'wb') as f:
-        f.write(b'p')
     fds = []
     for i in range(100):
         fd = os.open('%s/many/f%03d' % (mnt, i), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         os.write(fd, b'%d' % i)
         fds.append(fd)
-    os.rename(mnt + '/many/plain', mnt + '/many/plain2')
+    try:
+        os.rmdir(mnt + '/many')
+        assert False, 'rmdir of a directory with files succeeded'
+    except OSError as e:
+        assert e.errno == errno.ENOTEMPTY, e
     have = set(os.listdir(_share(t, 'many')))
     missing = ['f%03d' % i for i in range(100) if 'f%03d' % i not in have]
-    assert not missing, '%d pending files not created before the rename: %r' % (
+    assert not missing, '%d pending files not created before the rmdir: %r' % (
         len(missing), missing[:5])
     for i, fd in enumerate(fds):
         os.close(fd)

@@ -19,7 +19,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from faultproxy import FaultProxy  # noqa: E402
 
-import harness  # noqa: E402
+import harness
+import smbfixture  # noqa: E402
 
 RT = 'user.smbfuse.round_trips'
 PF = 'user.smbfuse.prefetch'
@@ -206,3 +207,20 @@ def test_walk_and_unmount_with_prefetches_in_flight(t):
         start = time.monotonic()
         t.umount(mnt)
         assert time.monotonic() - start < 5, 'unmount waited for the whole prefetch queue'
+        # and with the server gone meanwhile (a hard mount waits for it): the
+        # daemon still ends once unmounted
+        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        os.stat(mnt + '/w')
+        pids = smbfixture._pids_with_arg(mnt, exact=True)
+        assert pids, 'no daemon found for %s' % mnt
+        proxy.set_delay(200)
+        os.listdir(mnt + '/w')
+        proxy.refuse(True)
+        proxy.cut()
+        t.umount(mnt)
+        deadline = time.monotonic() + 10
+        while smbfixture._pids_with_arg(mnt, exact=True) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not smbfixture._pids_with_arg(mnt, exact=True), \
+            'the daemon is still running 10 s after the unmount (prefetches waiting for the server)'
+        proxy.normal()
