@@ -42,7 +42,10 @@
 
 #define NAME_CAP 4096             /* UTF-16 bytes of a path we will send */
 #define QUERY_INFO_OUT 4096
-#define QUERY_DIR_OUT (64 * 1024)
+/* QUERY_DIRECTORY output buffer: 1 MiB (some 10,000 entries, so that a
+ * large directory lists in a round trip or two), at most MaxTransactSize. */
+#define QUERY_DIR_OUT_MIN (64 * 1024)
+#define QUERY_DIR_OUT_MAX (1024 * 1024)
 #define LIST_RESTARTS 3
 /* A listing longer than this fails with EIO: it bounds the memory and time a
  * directory that never ends (a hostile server) can cost; ten times the
@@ -1488,8 +1491,16 @@ int smbc_close(struct smb_client *c, struct smbc_file *f)
 	return rc;
 }
 
+static uint32_t query_dir_out(const struct smb_client *c)
+{
+	if (c->max_transact && c->max_transact < QUERY_DIR_OUT_MAX)
+		return c->max_transact > QUERY_DIR_OUT_MIN ? c->max_transact : QUERY_DIR_OUT_MIN;
+	return QUERY_DIR_OUT_MAX;
+}
+
+/* (one_trip: a background fetch, which gives up on more than 64 KiB twice) */
 static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_file_id *fid,
-				       uint8_t flags)
+				       uint8_t flags, int one_trip)
 {
 	struct query_dir_req qd;
 	struct smb_req *req = mkreq(c, SMB2_QUERY_DIRECTORY, 64);
@@ -1500,7 +1511,7 @@ static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_f
 	qd.info_class = FileIdBothDirectoryInformation;
 	qd.flags = flags;
 	qd.file_id = *fid;
-	qd.output_buffer_length = QUERY_DIR_OUT;
+	qd.output_buffer_length = one_trip ? QUERY_DIR_OUT_MIN : query_dir_out(c);
 	qd.pattern = "*";
 	w = wbuf_init(req_body(req), req_body_cap(req));
 	if (query_dir_req_encode(&w, &qd)) {
@@ -1508,7 +1519,7 @@ static struct smb_req *query_dir_build(struct smb_client *c, const struct smb2_f
 		return NULL;
 	}
 	req_set_body_len(req, w.off);
-	req->credit_charge = smbc_credits_for(c, QUERY_DIR_OUT);
+	req->credit_charge = smbc_credits_for(c, qd.output_buffer_length);
 	return req;
 }
 
@@ -1613,8 +1624,8 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 	long total = 0;
 
 	cr = smbc_create_req(c, path, &a);
-	qd = query_dir_build(c, &smbc_related_fid, 0);
-	qd2 = query_dir_build(c, &smbc_related_fid, 0);
+	qd = query_dir_build(c, &smbc_related_fid, 0, one_trip);
+	qd2 = query_dir_build(c, &smbc_related_fid, 0, one_trip);
 	if (!cr || !qd || !qd2) {
 		req_put(cr);
 		req_put(qd);
@@ -1663,7 +1674,7 @@ static int list_once(struct smb_client *c, const char *path, smbc_dirent_fn fn, 
 		brc = -EFBIG; /* more to come: the caller wanted only one round trip */
 	while (brc == 0) {
 		nent = 0;
-		qd = query_dir_build(c, &fid, 0);
+		qd = query_dir_build(c, &fid, 0, 0);
 		if (!qd) {
 			brc = -ENOMEM;
 			break;

@@ -143,7 +143,8 @@ def test_prefetch_gives_up_on_a_huge_subdirectory(t):
     assert os.listdir(mnt + '/p/small') == []
     assert _rt(mnt) == before, 'the small prefetched listing was fetched again'
     assert len(os.listdir(mnt + '/p/big')) == n
-    assert _rt(mnt) - before > 1, 'the huge listing was served from a partial prefetch'
+    # (fetched whole now: one round trip of 1 MiB answers, not the kept part)
+    assert _rt(mnt) - before >= 1, 'the huge listing was served from a partial prefetch'
     t.umount(mnt)
 
 
