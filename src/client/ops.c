@@ -1262,29 +1262,53 @@ static int observes(const char *path, const char *fpath)
 	return !n || (!strncasecmp(path, fpath, n) && (fpath[n] == '/' || !fpath[n]));
 }
 
+/*
+ * c->lock held: the files on list head, each held (busy: smbc_close waits)
+ * until release_files; as many as memory allows (*n of them).
+ */
+static struct smbc_file **hold_files(struct smbc_file *head, size_t *n)
+{
+	struct smbc_file **list = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (struct smbc_file *f = head; f; f = f->next) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct smbc_file **nl = realloc(list, ncap * sizeof(*nl));
+			if (!nl)
+				break;
+			list = nl;
+			cap = ncap;
+		}
+		f->busy++;
+		list[(*n)++] = f;
+	}
+	return list;
+}
+
+static void release_files(struct smb_client *c, struct smbc_file **list, size_t n)
+{
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < n; i++)
+		list[i]->busy--;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(list);
+}
+
 /* Create the files pending creation for which match(f, arg) says so (f->lock held). */
 static void create_matching(struct smb_client *c, int (*match)(struct smbc_file *, const void *),
 			    const void *arg)
 {
 	const volatile int *cancel = smbc_get_cancel();
-	struct smbc_file **list = NULL;
-	size_t n = 0, cap = 0;
+	struct smbc_file **list;
+	size_t n;
 
 	if (!__atomic_load_n(&c->nlater, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&c->lock);
-	for (struct smbc_file *f = c->later; f; f = f->next) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct smbc_file **nl = realloc(list, ncap * sizeof(*nl));
-			if (!nl)
-				break; /* the rest at their first use, or the timer's next pass */
-			list = nl;
-			cap = ncap;
-		}
-		f->busy++;
-		list[n++] = f;
-	}
+	list = hold_files(c->later, &n); /* short of memory: the rest at their first use */
 	pthread_mutex_unlock(&c->lock);
 	/* other callers' files: an interrupt of this caller must not fail them */
 	smbc_set_cancel(NULL);
@@ -1296,12 +1320,7 @@ static void create_matching(struct smb_client *c, int (*match)(struct smbc_file 
 		pthread_mutex_unlock(&f->lock);
 	}
 	smbc_set_cancel(cancel);
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < n; i++)
-		list[i]->busy--;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	free(list);
+	release_files(c, list, n);
 }
 
 static int seen_by(struct smbc_file *f, const void *path)
@@ -1343,24 +1362,13 @@ void smbc_create_due(struct smb_client *c, double age)
  */
 void smbc_reopen_files(struct smb_client *c)
 {
-	struct smbc_file **list = NULL;
-	size_t n = 0, cap = 0;
+	struct smbc_file **list;
+	size_t n;
 	uint64_t gen;
 
 	pthread_mutex_lock(&c->lock);
 	gen = c->gen;
-	for (struct smbc_file *f = c->files; f; f = f->next) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct smbc_file **nl = realloc(list, ncap * sizeof(*nl));
-			if (!nl)
-				break; /* the rest reopen on first use */
-			list = nl;
-			cap = ncap;
-		}
-		f->busy++;
-		list[n++] = f;
-	}
+	list = hold_files(c->files, &n); /* short of memory: the rest reopen on first use */
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct smb2_file_id fid;
@@ -1375,12 +1383,7 @@ void smbc_reopen_files(struct smb_client *c)
 			break;
 		}
 	}
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < n; i++)
-		list[i]->busy--;
-	pthread_cond_broadcast(&c->cond);
-	pthread_mutex_unlock(&c->lock);
-	free(list);
+	release_files(c, list, n);
 	if (n)
 		LOG_DBG("reopened %zu open files after reconnect (durable %lu, by path %lu so far)",
 			n, __atomic_load_n(&n_durable_reopens, __ATOMIC_RELAXED),

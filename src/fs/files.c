@@ -398,10 +398,10 @@ int check_name(struct smbfs *fs, const char *name)
 
 void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st)
 {
-	if (fs->p.pol.server_ino && itab_ino_fixed(fs->itab, ino))
+	if (fs->p.pol.server_ino && itab_has_flag(fs->itab, ino, ITAB_FIXED_INO))
 		st->st_ino = ino;
 	if (st->st_nlink > 1 && !S_ISDIR(st->st_mode))
-		itab_note_links(fs->itab, ino);
+		itab_set_flag(fs->itab, ino, ITAB_MULTI_LINK);
 }
 
 double attr_tmo(const struct smbfs *fs, const struct stat *st)

@@ -22,8 +22,7 @@ struct node {
 	int children;        /* nodes whose parent pointer is this one */
 	int named;           /* present in the name table */
 	uint64_t sid;        /* the server's file id (IndexNumber); 0 = not known yet */
-	int fixed_ino;       /* itab_fix_ino */
-	int multi_link;      /* itab_note_links */
+	unsigned flags;      /* ITAB_* (itab_set_flag) */
 	struct node *id_next;
 	struct node *name_next;
 };
@@ -236,46 +235,25 @@ int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid)
 	return same;
 }
 
-void itab_fix_ino(struct inode_table *t, uint64_t ino)
+void itab_set_flag(struct inode_table *t, uint64_t ino, unsigned flag)
 {
 	struct node *n;
 	pthread_mutex_lock(&t->lock);
 	n = get_node(t, ino);
 	if (n && n != &t->root)
-		n->fixed_ino = 1;
+		n->flags |= flag;
 	pthread_mutex_unlock(&t->lock);
 }
 
-int itab_ino_fixed(struct inode_table *t, uint64_t ino)
+int itab_has_flag(struct inode_table *t, uint64_t ino, unsigned flag)
 {
 	struct node *n;
-	int fixed;
+	int has;
 	pthread_mutex_lock(&t->lock);
 	n = get_node(t, ino);
-	fixed = n && n->fixed_ino;
+	has = n && (n->flags & flag);
 	pthread_mutex_unlock(&t->lock);
-	return fixed;
-}
-
-void itab_note_links(struct inode_table *t, uint64_t ino)
-{
-	struct node *n;
-	pthread_mutex_lock(&t->lock);
-	n = get_node(t, ino);
-	if (n && n != &t->root)
-		n->multi_link = 1;
-	pthread_mutex_unlock(&t->lock);
-}
-
-int itab_multi_link(struct inode_table *t, uint64_t ino)
-{
-	struct node *n;
-	int multi;
-	pthread_mutex_lock(&t->lock);
-	n = get_node(t, ino);
-	multi = n && n->multi_link;
-	pthread_mutex_unlock(&t->lock);
-	return multi;
+	return has;
 }
 
 uint64_t itab_find(struct inode_table *t, uint64_t parent_id, const char *name)

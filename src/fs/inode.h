@@ -41,19 +41,16 @@ uint64_t itab_lookup_sid(struct inode_table *t, uint64_t parent, const char *nam
  */
 int itab_same_file(struct inode_table *t, uint64_t ino, uint64_t sid);
 /*
- * ino's st_ino stays ino itself for as long as the node lives, whatever the
- * server's file id (a file created later: the kernel saw this number before
- * the server knew the file, and programs such as git keep it).
+ * Facts about an inode that last as long as its node (set only):
+ * ITAB_FIXED_INO: its st_ino stays ino itself, whatever the server's file
+ *   id (a file created later: the kernel saw this number before the server
+ *   knew the file, and programs such as git keep it).
+ * ITAB_MULTI_LINK: seen with more than one link: a listing's entry (which
+ *   carries no link count) must not stand for it, the kernel would show one.
  */
-void itab_fix_ino(struct inode_table *t, uint64_t ino);
-int itab_ino_fixed(struct inode_table *t, uint64_t ino);
-/*
- * ino was seen with more than one link: a listing's entry (which carries no
- * link count) must not stand for it (itab_multi_link), the kernel would show
- * one link.
- */
-void itab_note_links(struct inode_table *t, uint64_t ino);
-int itab_multi_link(struct inode_table *t, uint64_t ino);
+enum { ITAB_FIXED_INO = 1, ITAB_MULTI_LINK = 2 };
+void itab_set_flag(struct inode_table *t, uint64_t ino, unsigned flag);
+int itab_has_flag(struct inode_table *t, uint64_t ino, unsigned flag);
 
 /* The nodeid of ino's directory (the last one it had if detached); 0 for the root. */
 uint64_t itab_parent(struct inode_table *t, uint64_t ino);

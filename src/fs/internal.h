@@ -63,8 +63,8 @@ int ino_path(struct smbfs *fs, fuse_ino_t ino, const char *child, char *buf, siz
 int check_name(struct smbfs *fs, const char *name);
 /*
  * Attributes of ino about to reach the kernel: st_ino as the kernel first
- * saw it if it must stay (itab_fix_ino); a link count over one noted
- * (itab_note_links).
+ * saw it if it must stay (ITAB_FIXED_INO); a link count over one noted
+ * (ITAB_MULTI_LINK).
  */
 void fix_st_ino(struct smbfs *fs, fuse_ino_t ino, struct stat *st);
 /* How long the kernel may keep these attributes: acdirmax or acregmax. */

@@ -217,7 +217,7 @@ static int plus_entry(struct smbfs *fs, struct dir_handle *d, fuse_ino_t ino, si
 	 * nor when the server said the file changed since (de->stale); nor for
 	 * an inode seen with more than one link (a listing carries no count).
 	 */
-	if ((seen && itab_multi_link(fs->itab, seen)) ||
+	if ((seen && itab_has_flag(fs->itab, seen, ITAB_MULTI_LINK)) ||
 	    (d->cached && (de->stale ||
 			   (known ? !v->current || (v->writing && fs_ino_writing(fs, known))
 				  : !v->trusted && (!v->current || v->writing))))) {

@@ -100,7 +100,8 @@ static int found_in_listing(struct smbfs *fs, fuse_ino_t parent, const char *nam
 	if (!dc_find(fs->dc, parent, name, st, ttl))
 		return 0;
 	known = itab_find(fs->itab, parent, name);
-	return !known || (!fs_ino_writing(fs, known) && !itab_multi_link(fs->itab, known));
+	return !known ||
+	       (!fs_ino_writing(fs, known) && !itab_has_flag(fs->itab, known, ITAB_MULTI_LINK));
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -580,5 +580,5 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	fi->direct_io = fs->p.direct_io;
 	reply_new_entry(req, fs, parent, name, &st, fi, fh, NULL);
 	if (lazy && fh->later_name && fh->ino)
-		itab_fix_ino(fs->itab, fh->ino); /* its st_ino stays what the kernel saw */
+		itab_set_flag(fs->itab, fh->ino, ITAB_FIXED_INO); /* its st_ino stays what the kernel saw */
 }
