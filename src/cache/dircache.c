@@ -549,8 +549,10 @@ int dc_find_dir(struct dircache *dc, uint64_t dir, const char *name, struct smb_
 		return 0;
 	pthread_mutex_lock(&dc->lock);
 	d = fresh(dc, dir, remaining);
+	/* (a stale entry still answers: the lookup gives no attributes to keep,
+	 * and whether the name exists is what REMOVED/ADDED notifications keep
+	 * exact; this mount's own mkdir comes back as ADDED, marking it) */
 	if (d && d != EXPIRED && d->edited && (at = where(d->l, name)) >= 0 &&
-	    !d->l->ents[at].stale &&
 	    (d->l->ents[at].st.attrs & FILE_ATTRIBUTE_DIRECTORY) && strcmp(name, ".") &&
 	    strcmp(name, "..")) {
 		*st = d->l->ents[at].st;
