@@ -1107,6 +1107,7 @@ int opts_parse(int argc, char *argv[], struct smbf_config *cfg, struct fuse_args
 	cfg->acdirmax = -1;
 	cfg->closetimeo = 5;
 	cfg->lease = 1;
+	cfg->nodirprefetch = 1; /* see the man page: off until a soak hang is understood */
 	cfg->max_credits = 512;
 	cfg->rsize = 1024 * 1024;
 	cfg->wsize = 1024 * 1024;
@@ -1271,8 +1272,8 @@ void opts_usage(const char *prog)
 	       "                        next open; 0: off\n"
 	       "  nonotify              do not watch listed directories for other clients'\n"
 	       "                        changes (notify, the default: seen within a second)\n"
-	       "  nodirprefetch         do not fetch listings of subdirectories ahead of need\n"
-	       "                        (dirprefetch, the default: find and du descend faster)\n"
+	       "  dirprefetch           fetch listings of subdirectories ahead of need: find and\n"
+	       "                        du descend faster (nodirprefetch, the default)\n"
 	       "\n"
 	       "Accepted for mount.cifs compatibility, no effect (yet):\n"
 	       "  forceuid, forcegid    ownership is always forced\n"

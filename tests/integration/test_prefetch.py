@@ -77,7 +77,7 @@ def _walk(root):
 def test_subdirectory_listings_cost_no_round_trip(t):
     n = 20
     _tree(t, 'top', n, 5)
-    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify', 'dirprefetch')
     os.stat(mnt + '/top')
     kept0, _ = _settle(mnt)
     before = _rt(mnt)
@@ -129,7 +129,7 @@ def test_prefetch_gives_up_on_a_huge_subdirectory(t):
     for i in range(n):
         open(os.path.join(big, 'file%05d.txt' % i), 'w').close()
     os.makedirs(os.path.join(t.share_path('rw'), 'p', 'small'))
-    mnt = t.mount('rw', 'actimeo=30', 'nonotify')
+    mnt = t.mount('rw', 'actimeo=30', 'nonotify', 'dirprefetch')
     os.stat(mnt + '/p')
     kept0, _ = _settle(mnt)
     before = _rt(mnt)
@@ -153,8 +153,8 @@ def test_prefetched_listing_follows_changes(t):
     # a prefetched listing is kept like any other: another client's create
     # shows within acdirmax, this mount's changes and writes at once
     _tree(t, 'c', 3, 2)
-    a = t.mount('rw', 'actimeo=1')
-    b = t.mount('rw', 'actimeo=1')
+    a = t.mount('rw', 'actimeo=1', 'dirprefetch')
+    b = t.mount('rw', 'actimeo=1', 'dirprefetch')
     assert sorted(os.listdir(a + '/c')) == ['d00', 'd01', 'd02']
     _settle(a, 3)
     t.write_server('rw', 'c/d00/remote_srv', b'srv')
@@ -191,7 +191,7 @@ def test_walk_and_unmount_with_prefetches_in_flight(t):
     n = 40
     _tree(t, 'w', n, 3)
     with FaultProxy('127.0.0.1', t.srv.port, delay_ms=10) as proxy:
-        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        mnt = t.mount('rw', 'nonotify', 'dirprefetch', unc='//127.0.0.1:%d/rw' % proxy.port)
         r = subprocess.run(['find', mnt + '/w'], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         got = sorted(r.stdout.split())
@@ -200,7 +200,7 @@ def test_walk_and_unmount_with_prefetches_in_flight(t):
         assert got == want, 'find saw %d of %d paths' % (len(got), len(want))
         t.umount(mnt)
         # again, unmounting right after the listing that queued the prefetches
-        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        mnt = t.mount('rw', 'nonotify', 'dirprefetch', unc='//127.0.0.1:%d/rw' % proxy.port)
         os.stat(mnt + '/w')
         os.listdir(mnt + '/w')
         kept, busy = _pf(mnt)
@@ -210,7 +210,7 @@ def test_walk_and_unmount_with_prefetches_in_flight(t):
         assert time.monotonic() - start < 5, 'unmount waited for the whole prefetch queue'
         # and with the server gone meanwhile (a hard mount waits for it): the
         # daemon still ends once unmounted
-        mnt = t.mount('rw', 'nonotify', unc='//127.0.0.1:%d/rw' % proxy.port)
+        mnt = t.mount('rw', 'nonotify', 'dirprefetch', unc='//127.0.0.1:%d/rw' % proxy.port)
         os.stat(mnt + '/w')
         pids = smbfixture._pids_with_arg(mnt, exact=True)
         assert pids, 'no daemon found for %s' % mnt
