@@ -12,21 +12,7 @@ import os
 import subprocess
 import time
 
-RT = 'user.smbfuse.round_trips'
-
-
-def _rt(mnt):
-    return int(os.getxattr(mnt, RT))
-
-
-def _quiet(mnt):
-    before, deadline = _rt(mnt), time.monotonic() + 2
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        now = _rt(mnt)
-        if now == before:
-            break
-        before = now
+from rtcount import round_trips as _rt, wait_quiet as _quiet
 
 
 def _ls_l(path):

@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from countproxy import CountProxy
+from rtcount import round_trips as _rt, wait_quiet
 
 
 def _mount(t, proxy, *opts):
@@ -129,20 +130,10 @@ def test_create_many_files_one_round_trip_each(t):
 RT = 'user.smbfuse.round_trips'
 
 
-def _rt(mnt):
-    return int(os.getxattr(mnt, RT))
-
-
 def _cost(mnt, fn):
     # requests sent after an earlier call returned (a release's CLOSE, a
     # directory handle's CLOSE) are not this call's: let them finish first
-    before, deadline = _rt(mnt), time.monotonic() + 2
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        now = _rt(mnt)
-        if now == before:
-            break
-        before = now
+    before = wait_quiet(mnt)
     fn()
     return _rt(mnt) - before
 

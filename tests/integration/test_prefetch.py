@@ -20,14 +20,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from faultproxy import FaultProxy  # noqa: E402
 
 import harness
+from rtcount import round_trips as _rt, wait_quiet  # noqa: E402
 import smbfixture  # noqa: E402
 
-RT = 'user.smbfuse.round_trips'
 PF = 'user.smbfuse.prefetch'
-
-
-def _rt(mnt):
-    return int(os.getxattr(mnt, RT))
 
 
 def _pf(mnt):
@@ -47,13 +43,7 @@ def _settle(mnt, want_kept=0):
         assert time.monotonic() < deadline, 'prefetch never settled (%d kept, %d busy)' % (
             kept, busy)
         time.sleep(0.02)
-    before = _rt(mnt)
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        now = _rt(mnt)
-        if now == before:
-            break
-        before = now
+    wait_quiet(mnt, max(0.1, deadline - time.monotonic()))
     return _pf(mnt)
 
 
